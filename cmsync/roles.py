@@ -1,0 +1,39 @@
+"""Console roles: Admin changes everything; Support reads everything and changes nothing."""
+
+from __future__ import annotations
+
+from typing import Callable
+
+from django.http import HttpRequest, HttpResponse, HttpResponseForbidden
+
+ADMIN_GROUP = "Admin"
+SUPPORT_GROUP = "Support"
+_SAFE_METHODS = {"GET", "HEAD", "OPTIONS"}
+# Signing out is not a change to cmsync, so read-only users may POST to it.
+_ALWAYS_ALLOWED_PATHS = {"/accounts/logout/"}
+
+
+def can_change(user) -> bool:
+    """True for superusers and members of the Admin group."""
+    if not user.is_authenticated or not user.is_active:
+        return False
+    if user.is_superuser:
+        return True
+    return user.groups.filter(name=ADMIN_GROUP).exists()
+
+
+class ReadOnlySupportMiddleware:
+    """Answer 403 to every non-safe request from a signed-in user who may not change things."""
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        if (
+            request.method not in _SAFE_METHODS
+            and request.user.is_authenticated
+            and request.path not in _ALWAYS_ALLOWED_PATHS
+            and not can_change(request.user)
+        ):
+            return HttpResponseForbidden("Your role may read this console but not change it.")
+        return self.get_response(request)

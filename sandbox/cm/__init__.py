@@ -1,0 +1,1 @@
+"""The Campaign Monitor API v3.3 sandbox."""

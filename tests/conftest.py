@@ -1,0 +1,1 @@
+pytest_plugins = ["sandbox.pytest_plugin"]
