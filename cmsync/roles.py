@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from typing import Callable
 
-from django.http import HttpRequest, HttpResponse, HttpResponseForbidden
+from django.core.exceptions import PermissionDenied
+from django.http import HttpRequest, HttpResponse
 
 ADMIN_GROUP = "Admin"
 SUPPORT_GROUP = "Support"
@@ -35,5 +36,17 @@ class ReadOnlySupportMiddleware:
             and request.path not in _ALWAYS_ALLOWED_PATHS
             and not can_change(request.user)
         ):
-            return HttpResponseForbidden("Your role may read this console but not change it.")
+            raise PermissionDenied("Your role may read this console but not change it.")
         return self.get_response(request)
+
+
+def role_label(user) -> str:
+    """The role shown next to the user's name."""
+    if user.is_superuser:
+        return "Superuser"
+    names = set(user.groups.values_list("name", flat=True))
+    if ADMIN_GROUP in names:
+        return ADMIN_GROUP
+    if SUPPORT_GROUP in names:
+        return "Support (read-only)"
+    return "No role (read-only)"

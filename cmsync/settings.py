@@ -238,3 +238,7 @@ LOGGING = {
 CMSYNC_CA_BUNDLE = env_str("CMSYNC_CA_BUNDLE", "")
 CMSYNC_SANDBOX_DIR = Path(env_str("CMSYNC_SANDBOX_DIR", str(VAR_DIR / "sandbox")))
 CMSYNC_HTTP_TIMEOUT = env_int("CMSYNC_HTTP_TIMEOUT", 30, minimum=1, maximum=600)
+
+from cmsync.beat import STATIC_SCHEDULE  # noqa: E402
+
+CELERY_BEAT_SCHEDULE = STATIC_SCHEDULE

@@ -1,3 +1,42 @@
+"""Maintenance messages and the guidance behind each support code."""
+
+from __future__ import annotations
+
+from django.core.paginator import Paginator
+from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import render
 
-# Create your views here.
+from .models import Level, MaintenanceMessage
+from .support_codes import SUPPORT_CODES, get_support_code
+
+
+def message_list(request: HttpRequest) -> HttpResponse:
+    messages = MaintenanceMessage.objects.select_related("run")
+    level = request.GET.get("level", "")
+    if level in Level.values:
+        messages = messages.filter(level=level)
+    page = Paginator(messages, 50).get_page(request.GET.get("page"))
+    return render(
+        request,
+        "maintenance/message_list.html",
+        {"page_title": "Maintenance messages", "page": page, "level": level, "levels": Level.choices},
+    )
+
+
+def support_code_detail(request: HttpRequest, code: str) -> HttpResponse:
+    support_code = get_support_code(code)
+    if support_code is None:
+        raise Http404("unknown support code")
+    return render(
+        request,
+        "maintenance/support_code.html",
+        {"page_title": f"Support code {support_code.code}", "support_code": support_code},
+    )
+
+
+def support_code_list(request: HttpRequest) -> HttpResponse:
+    return render(
+        request,
+        "maintenance/support_code_list.html",
+        {"page_title": "Support codes", "codes": SUPPORT_CODES.values()},
+    )

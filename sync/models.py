@@ -1,3 +1,263 @@
-from django.db import models
+"""Connections to Campaign Monitor and Salesforce, the CM clients we sync, and sync runs."""
 
-# Create your models here.
+from __future__ import annotations
+
+import datetime as dt
+
+from django.conf import settings
+from django.db import models
+from django.utils import timezone
+
+from lib.fields import EncryptedTextField
+
+CM_DEFAULT_BASE_URL = "https://api.createsend.com/api/v3.3"
+
+
+class Frequency(models.IntegerChoices):
+    """How often the primary sync runs, in minutes."""
+
+    EVERY_15_MINUTES = 15, "Every 15 minutes"
+    EVERY_30_MINUTES = 30, "Every 30 minutes"
+    HOURLY = 60, "Hourly (recommended)"
+    EVERY_4_HOURS = 240, "Every 4 hours"
+    DAILY = 1440, "Daily"
+
+
+class Plan(models.TextChoices):
+    STANDARD = "standard", "Standard"
+    ENTERPRISE = "enterprise", "Enterprise"
+
+
+class CMAuthMethod(models.TextChoices):
+    API_KEY = "api_key", "API key"
+    OAUTH = "oauth", "OAuth"
+
+
+class FullSyncState(models.TextChoices):
+    NONE = "", "No full sync pending"
+    DELETING = "deleting", "Removing cmsync's records from Salesforce"
+    IMPORTING = "importing", "Re-importing everything from Campaign Monitor"
+
+
+class Connection(models.Model):
+    """One Campaign Monitor account synced into one Salesforce org."""
+
+    name = models.CharField(max_length=100, default="Campaign Monitor ⇄ Salesforce")
+    plan = models.CharField(max_length=20, choices=Plan.choices, default=Plan.ENTERPRISE)
+
+    cm_base_url = models.URLField(default=CM_DEFAULT_BASE_URL)
+    cm_auth_method = models.CharField(max_length=10, choices=CMAuthMethod.choices, blank=True)
+    cm_api_key = EncryptedTextField()
+    cm_access_token = EncryptedTextField()
+    cm_refresh_token = EncryptedTextField()
+    cm_connected_at = models.DateTimeField(null=True, blank=True)
+    cm_needs_reconnect = models.BooleanField(default=False)
+    cm_is_agency = models.BooleanField(default=False)
+
+    sf_instance_url = models.URLField(blank=True)
+    sf_login_url = models.URLField(blank=True)
+    sf_access_token = EncryptedTextField()
+    sf_refresh_token = EncryptedTextField()
+    sf_connected_at = models.DateTimeField(null=True, blank=True)
+    sf_needs_reconnect = models.BooleanField(default=False)
+    sf_sync_user_id = models.CharField(max_length=18, blank=True)
+    sf_sync_user_name = models.CharField(max_length=255, blank=True)
+    sf_schema_ready_at = models.DateTimeField(null=True, blank=True)
+
+    sync_enabled = models.BooleanField(default=True)
+    frequency_minutes = models.PositiveIntegerField(
+        choices=Frequency.choices, default=Frequency.HOURLY
+    )
+    full_sync_state = models.CharField(
+        max_length=20, choices=FullSyncState.choices, default=FullSyncState.NONE, blank=True
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    def __str__(self) -> str:
+        return self.name
+
+    @property
+    def cm_connected(self) -> bool:
+        return bool(self.cm_connected_at and (self.cm_api_key or self.cm_access_token))
+
+    @property
+    def sf_connected(self) -> bool:
+        return bool(self.sf_connected_at and self.sf_access_token and self.sf_instance_url)
+
+    @property
+    def ready_to_sync(self) -> bool:
+        return self.cm_connected and self.sf_connected and self.clients.filter(selected=True).exists()
+
+    @property
+    def beat_task_name(self) -> str:
+        return f"primary-sync-connection-{self.pk}"
+
+
+class CMClient(models.Model):
+    """A Campaign Monitor client (sub-account) of the connected account."""
+
+    connection = models.ForeignKey(Connection, on_delete=models.CASCADE, related_name="clients")
+    cm_client_id = models.CharField(max_length=64)
+    name = models.CharField(max_length=255)
+    selected = models.BooleanField(default=False)
+    connection_active = models.BooleanField(default=True)
+    security_owner_id = models.CharField(max_length=18, blank=True)
+    security_owner_name = models.CharField(max_length=255, blank=True)
+    last_synced_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["name"]
+        constraints = [
+            models.UniqueConstraint(fields=["connection", "cm_client_id"], name="uniq_cm_client")
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+    @property
+    def owner_id(self) -> str:
+        """Whose records cmsync creates for this client: its security owner, else the sync user."""
+        return self.security_owner_id or self.connection.sf_sync_user_id
+
+
+class SyncCursor(models.Model):
+    """How far one stream of one client has been copied (CM local time, minute precision)."""
+
+    cm_client = models.ForeignKey(CMClient, on_delete=models.CASCADE, related_name="cursors")
+    stream = models.CharField(max_length=200)
+    position = models.DateTimeField()
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["cm_client", "stream"], name="uniq_cursor_stream")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.cm_client_id}/{self.stream} @ {self.position:%Y-%m-%d %H:%M}"
+
+
+class SyncedRecord(models.Model):
+    """What cmsync last wrote to Salesforce for one record, so unchanged data is never re-sent."""
+
+    connection = models.ForeignKey(Connection, on_delete=models.CASCADE, related_name="+")
+    sobject = models.CharField(max_length=80)
+    cm_key = models.CharField(max_length=255)
+    fingerprint = models.CharField(max_length=32)
+    sf_id = models.CharField(max_length=18, blank=True)
+    written_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["connection", "sobject", "cm_key"], name="uniq_synced_record"
+            )
+        ]
+
+
+class RunKind(models.TextChoices):
+    INCREMENTAL = "incremental", "Incremental"
+    FULL = "full", "Full Campaign Monitor sync"
+
+
+class RunTrigger(models.TextChoices):
+    SCHEDULE = "schedule", "Schedule"
+    MANUAL = "manual", "Sync now"
+    CLI = "cli", "Command line"
+
+
+class RunStatus(models.TextChoices):
+    QUEUED = "queued", "Queued"
+    RUNNING = "running", "Running"
+    SUCCEEDED = "succeeded", "Succeeded"
+    PARTLY_FAILED = "partly_failed", "Partly failed"
+    FAILED = "failed", "Failed"
+
+
+ACTIVE_STATUSES = (RunStatus.QUEUED, RunStatus.RUNNING)
+
+
+class SyncRun(models.Model):
+    """One primary sync (incremental or full) of a connection, with what it did and spent."""
+
+    connection = models.ForeignKey(Connection, on_delete=models.CASCADE, related_name="runs")
+    kind = models.CharField(max_length=20, choices=RunKind.choices, default=RunKind.INCREMENTAL)
+    trigger = models.CharField(max_length=20, choices=RunTrigger.choices, default=RunTrigger.SCHEDULE)
+    status = models.CharField(max_length=20, choices=RunStatus.choices, default=RunStatus.QUEUED)
+    requested_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(default=timezone.now)
+    started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+    heartbeat_at = models.DateTimeField(default=timezone.now)
+    stage = models.CharField(max_length=200, blank=True)
+    percent = models.PositiveSmallIntegerField(default=0)
+    records_written = models.JSONField(default=dict, blank=True)
+    rejected_count = models.PositiveIntegerField(default=0)
+    cm_calls = models.PositiveIntegerField(default=0)
+    sf_calls = models.PositiveIntegerField(default=0)
+    sf_write_calls = models.PositiveIntegerField(default=0)
+    error_summary = models.TextField(blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-pk"]
+        indexes = [models.Index(fields=["connection", "status"])]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} run {self.pk} ({self.get_status_display()})"
+
+    @property
+    def is_active(self) -> bool:
+        return self.status in ACTIVE_STATUSES
+
+    @property
+    def duration(self) -> dt.timedelta | None:
+        if not self.started_at:
+            return None
+        return (self.finished_at or timezone.now()) - self.started_at
+
+    @property
+    def total_written(self) -> int:
+        return sum(self.records_written.values())
+
+
+class ClientJob(models.Model):
+    """The part of a run that syncs one CM client; runs as its own Celery task."""
+
+    run = models.ForeignKey(SyncRun, on_delete=models.CASCADE, related_name="client_jobs")
+    cm_client = models.ForeignKey(CMClient, on_delete=models.CASCADE, related_name="jobs")
+    status = models.CharField(max_length=20, choices=RunStatus.choices, default=RunStatus.QUEUED)
+    stage = models.CharField(max_length=200, blank=True)
+    percent = models.PositiveSmallIntegerField(default=0)
+    attempts = models.PositiveIntegerField(default=0)
+    records_written = models.JSONField(default=dict, blank=True)
+    rejected_count = models.PositiveIntegerField(default=0)
+    cm_calls = models.PositiveIntegerField(default=0)
+    sf_calls = models.PositiveIntegerField(default=0)
+    sf_write_calls = models.PositiveIntegerField(default=0)
+    last_error = models.TextField(blank=True)
+    started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["cm_client__name"]
+        constraints = [
+            models.UniqueConstraint(fields=["run", "cm_client"], name="uniq_client_job")
+        ]
+
+
+class RecordRejection(models.Model):
+    """A record Salesforce refused during a run; the rest of its batch still landed."""
+
+    run = models.ForeignKey(SyncRun, on_delete=models.CASCADE, related_name="rejections")
+    cm_client = models.ForeignKey(CMClient, null=True, on_delete=models.SET_NULL, related_name="+")
+    sobject = models.CharField(max_length=80)
+    cm_key = models.CharField(max_length=255)
+    error_code = models.CharField(max_length=80)
+    message = models.TextField()
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["pk"]

@@ -1,0 +1,3 @@
+"""This app's screens arrive with their issues; its URLs are mounted already."""
+
+urlpatterns: list = []

@@ -1,0 +1,6 @@
+from django.apps import AppConfig
+
+
+class CmsyncConfig(AppConfig):
+    name = "cmsync"
+    verbose_name = "cmsync console"

@@ -1,0 +1,88 @@
+"""Support codes: a stable identifier per kind of problem, with guidance for the person fixing it."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class SupportCode:
+    code: str
+    title: str
+    guidance: str
+
+
+_CODES = [
+    SupportCode(
+        "CMS-100",
+        "Campaign Monitor rejected the credentials",
+        "The API key or OAuth grant no longer works (revoked, rotated or expired). An Admin opens "
+        "Sync Settings and chooses Reconnect to Campaign Monitor with new full-access credentials "
+        "for the same account. Synced data stays in Salesforce; the next run resumes where it stopped.",
+    ),
+    SupportCode(
+        "CMS-110",
+        "Campaign Monitor is unavailable or throttling",
+        "Campaign Monitor answered with server errors, throttling or timeouts even after retries. "
+        "Nothing is lost: cursors did not advance, so the next run picks up the same data. If it "
+        "persists for hours, check status.campaignmonitor.com.",
+    ),
+    SupportCode(
+        "CMS-200",
+        "Salesforce rejected the credentials",
+        "The Salesforce session could not be refreshed (the sync user was deactivated, the "
+        "connected app was revoked, or the password changed). Reconnect Salesforce from Sync "
+        "Settings, or use Change Salesforce Sync User.",
+    ),
+    SupportCode(
+        "CMS-210",
+        "Salesforce daily API limit reached",
+        "The org spent its 24-hour API allowance (REQUEST_LIMIT_EXCEEDED). cmsync stopped the run "
+        "instead of spending more calls. The next run after the allowance recovers resumes from the "
+        "same cursors. Consider a lower import frequency or ask Salesforce for a higher limit.",
+    ),
+    SupportCode(
+        "CMS-220",
+        "Salesforce rejected some records",
+        "Salesforce refused individual records (validation rule, field length, invalid e-mail, "
+        "duplicate value). The rest of each batch landed. The run's detail page lists each refused "
+        "record with Salesforce's error code; fix the data or the validation rule and run a sync.",
+    ),
+    SupportCode(
+        "CMS-230",
+        "Salesforce is unavailable",
+        "Salesforce answered with server errors or timeouts even after retries. Nothing is lost: "
+        "cursors did not advance, and the next run retries.",
+    ),
+    SupportCode(
+        "CMS-240",
+        "Salesforce schema could not be prepared",
+        "cmsync could not create its custom objects or fields. The sync user needs the 'Customize "
+        "Application' and 'Modify All Data' permissions (or an admin profile). Grant them and "
+        "reconnect Salesforce.",
+    ),
+    SupportCode(
+        "CMS-300",
+        "A sync run was interrupted",
+        "The worker running a sync stopped (restart, crash or time limit) without finishing. The "
+        "lock expired and the next run resumed from the last written data; nothing is duplicated.",
+    ),
+    SupportCode(
+        "CMS-310",
+        "Several Salesforce records share an e-mail address",
+        "cmsync linked the subscriber to the most recently modified Contact or Lead. The details "
+        "list the candidates; merge duplicates in Salesforce to make the link unambiguous.",
+    ),
+    SupportCode(
+        "CMS-900",
+        "Unexpected error",
+        "Something failed that cmsync does not recognise. The details carry the error type; report "
+        "it with the support code and the time.",
+    ),
+]
+
+SUPPORT_CODES: dict[str, SupportCode] = {item.code: item for item in _CODES}
+
+
+def get_support_code(code: str) -> SupportCode | None:
+    return SUPPORT_CODES.get(code)

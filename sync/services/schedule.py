@@ -1,0 +1,52 @@
+"""Keep django-celery-beat's database schedule in step with each connection's settings."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+
+from django.utils import timezone
+from django_celery_beat.models import IntervalSchedule, PeriodicTask
+
+from cmsync.beat import primary_sync_entry
+from sync.models import Connection
+
+
+def apply_schedule(connection: Connection) -> PeriodicTask:
+    """Create or update the connection's primary-sync beat entry (enabled only when it can run)."""
+    entry = primary_sync_entry(connection.pk, connection.frequency_minutes)
+    interval, _ = IntervalSchedule.objects.get_or_create(
+        every=entry["every_minutes"], period=IntervalSchedule.MINUTES
+    )
+    task, created = PeriodicTask.objects.get_or_create(
+        name=entry["name"],
+        defaults={"task": entry["task"], "interval": interval, "args": json.dumps(entry["args"])},
+    )
+    task.task = entry["task"]
+    task.interval = interval
+    task.args = json.dumps(entry["args"])
+    task.expire_seconds = entry["expires_seconds"]
+    task.enabled = bool(connection.sync_enabled and connection.cm_connected and connection.sf_connected)
+    if created or task.start_time is None:
+        task.start_time = timezone.now()
+    task.save()
+    return task
+
+
+def remove_schedule(connection: Connection) -> None:
+    PeriodicTask.objects.filter(name=connection.beat_task_name).delete()
+
+
+def next_run_at(connection: Connection) -> dt.datetime | None:
+    """When beat will next start the primary sync, or None when it will not."""
+    task = PeriodicTask.objects.filter(name=connection.beat_task_name, enabled=True).first()
+    if task is None or task.interval is None:
+        return None
+    every = dt.timedelta(minutes=task.interval.every)
+    # django-celery-beat counts an interval from the last run, or from the start time before one.
+    upcoming = (task.last_run_at or task.start_time or timezone.now()) + every
+    now = timezone.now()
+    if upcoming < now:
+        # Beat checks its schedule continuously; an overdue entry starts at its next tick.
+        return now
+    return upcoming
