@@ -39,38 +39,15 @@ from sandbox.sf.soql_ast import (
 MAX_OFFSET = 2000
 MAX_QUERY_LENGTH = 100_000
 
-# Words that cannot be used where a field or object name is expected.
+# SOQL's reserved keywords: never a field or object name (TRUE/FALSE/NULL are values).
 RESERVED = frozenset(
-    [
-        "AND",
-        "ASC",
-        "DESC",
-        "EXCLUDES",
-        "FIRST",
-        "FROM",
-        "GROUP",
-        "HAVING",
-        "IN",
-        "INCLUDES",
-        "LAST",
-        "LIKE",
-        "LIMIT",
-        "NOT",
-        "NULL",
-        "NULLS",
-        "OR",
-        "SELECT",
-        "WHERE",
-        "WITH",
-        "ORDER",
-        "BY",
-        "OFFSET",
-        "TRUE",
-        "FALSE",
-        "USING",
-        "FOR",
-    ]
+    {"AND", "ASC", "DESC", "EXCLUDES", "FIRST", "FROM", "GROUP", "HAVING", "IN", "INCLUDES"}
+    | {"LAST", "LIKE", "LIMIT", "NOT", "NULL", "NULLS", "OR", "SELECT", "WHERE", "WITH"}
+    | {"TRUE", "FALSE"}
 )
+# Words that start the clause after FROM, so they are not an object alias ("Order" stays a
+# valid object and relationship name elsewhere).
+CLAUSE_WORDS = RESERVED | {"ORDER", "OFFSET", "FOR", "USING", "UPDATE", "ALL"}
 
 # Relative date literals: name -> whether it takes ":n".
 DATE_LITERALS = {
@@ -138,11 +115,16 @@ class Token:
         return self.kind == "IDENT" and self.text.upper() in words
 
 
-def _lex_error(source: str, pos: int) -> SoqlError:
-    char = source[pos] if pos < len(source) else "<EOF>"
+def _line_position(source: str, pos: int) -> str:
+    """ANTLR-style "line R:C" (C zero-based) that Salesforce puts in lexer errors."""
     line_start = source.rfind("\n", 0, pos) + 1
     row = source.count("\n", 0, pos) + 1
-    detail = f"line {row}:{pos - line_start} no viable alternative at character '{char}'"
+    return f"line {row}:{pos - line_start}"
+
+
+def _lex_error(source: str, pos: int) -> SoqlError:
+    char = source[pos] if pos < len(source) else "<EOF>"
+    detail = f"{_line_position(source, pos)} no viable alternative at character '{char}'"
     return located_error(source, pos, detail)
 
 
@@ -175,7 +157,7 @@ def _read_string(source: str, start: int) -> Token:
                 f"'\\{escape}' in string literal."
             )
             raise located_error(source, start, detail)
-    detail = f"line 1:{len(source)} mismatched character '<EOF>' expecting '''"
+    detail = f"{_line_position(source, len(source))} mismatched character '<EOF>' expecting '''"
     raise located_error(source, len(source), detail)
 
 
@@ -288,7 +270,7 @@ class _Parser:
         self.expect_keyword("FROM")
         sobject = self.expect_name()
         alias = None
-        if self.current.kind == "IDENT" and self.current.text.upper() not in RESERVED:
+        if self.current.kind == "IDENT" and self.current.text.upper() not in CLAUSE_WORDS:
             alias = self.expect_name().text
         query = Query(
             sobject=sobject.text,
@@ -353,6 +335,9 @@ class _Parser:
         if self.current.kind == "(":
             raise self.error_at(self.current, "Subqueries are not supported by the sandbox")
         ref = self.parse_field()
+        if self.current.kind == "(" and ref.text.upper() == "COUNT":
+            detail = "COUNT() must be the only item in the SELECT list"
+            raise located_error(self.source, ref.pos, detail)
         if self.current.kind == "(":
             detail = f"Function {ref.text}() is not supported by the sandbox SOQL subset"
             raise located_error(self.source, ref.pos, detail)
