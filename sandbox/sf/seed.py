@@ -1,0 +1,242 @@
+"""Seed data for the sandbox org.
+
+``empty``: the organisation, a System Administrator profile and the admin user
+(``config.sf_username``). ``demo`` adds users (active and inactive), permission sets and
+assignments, accounts, contacts and leads whose e-mail addresses overlap the Campaign Monitor
+demo subscribers (some duplicated, as real orgs are), campaigns with members, reports and list
+views. Everything is drawn from ``random.Random(config.random_seed)`` so a seed is reproducible.
+"""
+
+from __future__ import annotations
+
+import random
+from typing import TYPE_CHECKING, Any
+
+from sandbox.config import SandboxConfig
+
+from . import people
+
+if TYPE_CHECKING:
+    from .app import SalesforceApp
+
+ADMIN_PROFILE = "System Administrator"
+
+
+def seed_org(app: SalesforceApp, config: SandboxConfig) -> None:
+    store = app.store
+    schema = app.schema
+    with store.atomic():
+        org = _insert(
+            app,
+            "Organization",
+            {
+                "Name": "cmsync Sandbox Org",
+                "OrganizationType": "Developer Edition",
+                "IsSandbox": True,
+                "InstanceName": "CS42",
+            },
+        )
+        app.org_id = org["Id"]
+        app.tokens.org_id = org["Id"]
+        admin_profile = _insert(app, "Profile", {"Name": ADMIN_PROFILE, "UserType": "Standard"})
+        _insert(app, "Profile", {"Name": "Standard User", "UserType": "Standard"})
+        _insert(app, "Profile", {"Name": "Marketing User", "UserType": "Standard"})
+        admin = store.create(
+            schema.objects["User"],
+            _user_values(config.sf_username, "Sandbox", "Admin", admin_profile["Id"], True),
+        )
+        app.admin_user_id = admin["Id"]
+        store.user_id = admin["Id"]
+        for table in store.tables.values():
+            for record in table.values():
+                record["CreatedById"] = record["LastModifiedById"] = admin["Id"]
+                if "OwnerId" in record:
+                    record["OwnerId"] = admin["Id"]
+        if config.seed == "demo":
+            seed_demo(app, config, admin_profile["Id"])
+
+
+def _insert(app: SalesforceApp, sobject: str, values: dict[str, Any]) -> dict[str, Any]:
+    """Create bypassing the read-only checks (for objects the API cannot create)."""
+    definition = app.schema.objects[sobject]
+    record = app.store._template(definition)
+    record.update(values)
+    stamp = "2024-01-02T09:00:00.000+0000"
+    record.update(
+        Id=app.store.ids.new(definition.key_prefix),
+        IsDeleted=False,
+        CreatedDate=stamp,
+        LastModifiedDate=stamp,
+        SystemModstamp=stamp,
+        CreatedById=app.store.user_id or None,
+        LastModifiedById=app.store.user_id or None,
+    )
+    app.store._put(sobject, record)
+    return record
+
+
+def _user_values(username: str, first: str, last: str, profile_id: str, active: bool):
+    return {
+        "Username": username,
+        "Email": username if "@" in username else f"{username}@example.com",
+        "FirstName": first,
+        "LastName": last,
+        "Alias": (first[:1] + last[:7]).lower(),
+        "ProfileId": profile_id,
+        "IsActive": active,
+        "TimeZoneSidKey": "Europe/London",
+        "LocaleSidKey": "en_GB",
+        "EmailEncodingKey": "UTF-8",
+        "LanguageLocaleKey": "en_US",
+    }
+
+
+def seed_demo(app: SalesforceApp, config: SandboxConfig, profile_id: str) -> None:
+    rng = random.Random(config.random_seed)
+    store = app.store
+    objects = app.schema.objects
+    users = [store.get("User", app.admin_user_id)]
+    for index, (first, last, active) in enumerate(
+        [
+            ("Maria", "Lopez", True),
+            ("Tom", "Becker", True),
+            ("Aisha", "Khan", True),
+            ("Jonas", "Berg", False),
+            ("Chloe", "Martin", False),
+        ]
+    ):
+        values = _user_values(
+            f"{first.lower()}.{last.lower()}@sandbox.cmsync", first, last, profile_id, active
+        )
+        values["Title"] = ["Sales Rep", "Marketing Manager", "Sales Rep", "Analyst", "Intern"][
+            index
+        ]
+        users.append(store.create(objects["User"], values))
+    active_users = [u for u in users if u["IsActive"]]
+
+    permission_sets = []
+    for name, label in [
+        ("CM_Sync_Integration", "CM Sync Integration"),
+        ("Marketing_Console", "Marketing Console"),
+        ("Sales_Ops", "Sales Operations"),
+    ]:
+        permission_sets.append(
+            store.create(
+                objects["PermissionSet"],
+                {
+                    "Name": name,
+                    "Label": label,
+                    "PermissionsApiEnabled": True,
+                    "Description": f"{label} access",
+                },
+            )
+        )
+    store.create(
+        objects["PermissionSetAssignment"],
+        {"AssigneeId": app.admin_user_id, "PermissionSetId": permission_sets[0]["Id"]},
+    )
+    for user in users[1:4]:
+        store.create(
+            objects["PermissionSetAssignment"],
+            {"AssigneeId": user["Id"], "PermissionSetId": permission_sets[1]["Id"]},
+        )
+
+    population = people.demo_people(config.subscribers, config.random_seed)
+    accounts = []
+    for company in sorted({p.company for p in population})[:40]:
+        accounts.append(
+            store.create(
+                objects["Account"],
+                {
+                    "Name": company,
+                    "Industry": rng.choice(["Banking", "Retail", "Technology", "Media"]),
+                    "OwnerId": rng.choice(active_users)["Id"],
+                },
+            )
+        )
+    account_by_name = {a["Name"]: a for a in accounts}
+    contacts, leads = [], []
+    for index, person in enumerate(population):
+        if index % 10 == 9:
+            continue  # some CM subscribers are not in Salesforce at all
+        target = "Lead" if index % 4 == 3 else "Contact"
+        values = {
+            "FirstName": person.first_name,
+            "LastName": person.last_name,
+            "Email": person.email,
+            "OwnerId": rng.choice(active_users)["Id"],
+            "LeadSource": rng.choice(["Web", "Phone Inquiry", "Partner Referral"]),
+        }
+        if target == "Contact":
+            account = account_by_name.get(person.company)
+            values["AccountId"] = account["Id"] if account else None
+            contacts.append(store.create(objects["Contact"], values))
+        else:
+            values["Company"] = person.company
+            leads.append(store.create(objects["Lead"], values))
+        if index % 15 == 0:  # duplicates: the same address twice, as real orgs have
+            duplicate = dict(values)
+            duplicate.pop("AccountId", None)
+            duplicate["Company"] = person.company
+            store.create(objects["Lead"], duplicate)
+
+    campaigns = []
+    for name, status in [
+        ("Spring Newsletter", "Completed"),
+        ("Summer Webinar", "In Progress"),
+        ("Autumn Product Launch", "Planned"),
+    ]:
+        campaigns.append(
+            store.create(
+                objects["Campaign"],
+                {
+                    "Name": name,
+                    "Status": status,
+                    "Type": "Email",
+                    "IsActive": status != "Completed",
+                },
+            )
+        )
+    for campaign in campaigns[:2]:
+        for contact in rng.sample(contacts, min(len(contacts), 15)):
+            store.create(
+                objects["CampaignMember"],
+                {
+                    "CampaignId": campaign["Id"],
+                    "ContactId": contact["Id"],
+                    "Status": rng.choice(["Sent", "Responded"]),
+                },
+            )
+        for lead in rng.sample(leads, min(len(leads), 5)):
+            store.create(
+                objects["CampaignMember"], {"CampaignId": campaign["Id"], "LeadId": lead["Id"]}
+            )
+    _seed_reports_and_views(app)
+
+
+def _seed_reports_and_views(app: SalesforceApp) -> None:
+    from . import analytics
+
+    analytics.add_report(
+        app,
+        "Newsletter Contacts",
+        "Contact",
+        ["Id", "FirstName", "LastName", "Email", "Account.Name"],
+        "Email != null",
+        "Marketing Reports",
+    )
+    analytics.add_report(
+        app,
+        "Open Leads",
+        "Lead",
+        ["Id", "FirstName", "LastName", "Email", "Company", "Status"],
+        "IsConverted = false",
+        "Sales Reports",
+    )
+    analytics.add_list_view(app, "Contact", "All Contacts", ["Name", "Email", "Account.Name"], "")
+    analytics.add_list_view(
+        app, "Contact", "Opted Out Contacts", ["Name", "Email"], "HasOptedOutOfEmail = true"
+    )
+    analytics.add_list_view(
+        app, "Lead", "All Open Leads", ["Name", "Email", "Company", "Status"], "IsConverted = false"
+    )

@@ -1,0 +1,827 @@
+"""The sandbox org's records: validation with Salesforce's error codes, unique and external-id
+indexes, the object-specific rules (campaign members, permission set assignments, ...),
+savepoints for all-or-none writes, and write-through to the optional SQLite file.
+
+Records are plain dicts keyed by canonical field names holding JSON values (dates and datetimes
+are Salesforce-formatted strings: ``2024-05-01`` and ``2024-05-01T10:00:00.000+0000``). Every
+record carries every field of its object; soft-deleted records stay in the table with
+``IsDeleted`` true (queryAll sees them) until a hard delete.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+import threading
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from typing import Any
+
+from .ids import IdGenerator, normalize_id
+from .schema import SYSTEM_FIELDS, FieldDef, ObjectDef, Schema
+
+EMAIL_PATTERN = re.compile(r"^[A-Za-z0-9.!#$%&'*+/=?^_`{|}~-]+@[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)+$")
+DATE_PATTERN = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+
+# Reference fields indexed so cascades and lookups by parent stay cheap.
+PARENT_INDEXED = {
+    ("Contact", "AccountId"),
+    ("CampaignMember", "CampaignId"),
+    ("CampaignMember", "ContactId"),
+    ("CampaignMember", "LeadId"),
+    ("CampaignMemberStatus", "CampaignId"),
+    ("PermissionSetAssignment", "AssigneeId"),
+    ("PermissionSetAssignment", "PermissionSetId"),
+}
+
+# (object, fields, message) — one live record per combination.
+COMPOSITE_UNIQUE = [
+    ("CampaignMember", ("CampaignId", "ContactId"), "Already a campaign member."),
+    ("CampaignMember", ("CampaignId", "LeadId"), "Already a campaign member."),
+    ("CampaignMemberStatus", ("CampaignId", "Label"), "duplicate value found: Label"),
+    (
+        "PermissionSetAssignment",
+        ("AssigneeId", "PermissionSetId"),
+        "Duplicate PermissionSetAssignment. Assignee: {AssigneeId}; Permission Set: "
+        "{PermissionSetId}",
+    ),
+]
+
+# Children deleted with their parent, as Salesforce does.
+CASCADES = {
+    "Account": [("Contact", "AccountId")],
+    "Campaign": [("CampaignMember", "CampaignId"), ("CampaignMemberStatus", "CampaignId")],
+    "Contact": [("CampaignMember", "ContactId")],
+    "Lead": [("CampaignMember", "LeadId")],
+    "PermissionSet": [("PermissionSetAssignment", "PermissionSetId")],
+}
+
+
+class SfError(Exception):
+    """A Salesforce error: ``errorCode``/``statusCode``, message, fields and the HTTP status.
+
+    ``request_level`` errors (malformed JSON values, unknown fields) fail a whole collections
+    request with HTTP 400, as Salesforce's deserialiser does, instead of a single item.
+    """
+
+    def __init__(
+        self,
+        code: str,
+        message: str,
+        fields: list[str] | tuple[str, ...] = (),
+        status: int = 400,
+        request_level: bool = False,
+    ) -> None:
+        super().__init__(message)
+        self.code = code
+        self.message = message
+        self.fields = list(fields)
+        self.status = status
+        self.request_level = request_level
+
+    def rest(self) -> dict[str, Any]:
+        body: dict[str, Any] = {"message": self.message, "errorCode": self.code}
+        if self.fields:
+            body["fields"] = self.fields
+        return body
+
+    def item(self) -> dict[str, Any]:
+        return {"statusCode": self.code, "message": self.message, "fields": self.fields}
+
+    def bulk(self) -> str:
+        """The ``sf__Error`` text of a Bulk API 2.0 failed row: ``CODE:message:fields --``."""
+        return f"{self.code}:{self.message}:{','.join(self.fields)} --"
+
+
+def sf_datetime(moment: dt.datetime) -> str:
+    moment = moment.astimezone(dt.UTC)
+    return moment.strftime("%Y-%m-%dT%H:%M:%S.") + f"{moment.microsecond // 1000:03d}+0000"
+
+
+def utcnow() -> dt.datetime:
+    return dt.datetime.now(dt.UTC)
+
+
+def parse_datetime(text: str) -> dt.datetime | None:
+    value = text.strip()
+    if DATE_PATTERN.match(value):
+        value += "T00:00:00Z"
+    if value.endswith("Z"):
+        value = value[:-1] + "+00:00"
+    value = re.sub(r"([+-]\d{2})(\d{2})$", r"\1:\2", value)
+    try:
+        moment = dt.datetime.fromisoformat(value)
+    except ValueError:
+        return None
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=dt.UTC)
+    return moment
+
+
+class Store:
+    """Thread-safe record storage for one org. Hold ``lock`` (re-entrant) across a logical write."""
+
+    def __init__(self, schema: Schema, ids: IdGenerator | None = None) -> None:
+        self.schema = schema
+        self.ids = ids or IdGenerator()
+        self.lock = threading.RLock()
+        self.tables: dict[str, dict[str, dict[str, Any]]] = {}
+        self._indexes: dict[tuple[str, str], dict[Any, set[str]]] = {}
+        self._composite: dict[tuple[str, tuple[str, ...]], dict[tuple, set[str]]] = {}
+        self._undo: list[tuple[str, str, dict[str, Any] | None]] | None = None
+        self._dirty: dict[str, str] = {}  # record id -> object name
+        self.on_commit: Callable[[dict[str, str]], None] | None = None
+        self.user_id = ""  # the acting user (CreatedById / OwnerId default)
+        self.now: Callable[[], dt.datetime] = utcnow
+
+    # Transactions ----------------------------------------------------------------------------
+    @contextmanager
+    def atomic(self) -> Iterator[None]:
+        """A transaction: rolled back on exception; nested calls join the outer one."""
+        with self.lock:
+            outer = self._undo is None
+            if outer:
+                self._undo = []
+            savepoint = len(self._undo)
+            try:
+                yield
+            except BaseException:
+                self.rollback_to(savepoint)
+                if outer:
+                    self._undo = None
+                raise
+            if outer:
+                self._undo = None
+                self._commit()
+
+    def savepoint(self) -> int:
+        assert self._undo is not None, "savepoint() needs an open atomic() block"
+        return len(self._undo)
+
+    def rollback_to(self, savepoint: int) -> None:
+        assert self._undo is not None
+        while len(self._undo) > savepoint:
+            sobject, record_id, previous = self._undo.pop()
+            self._raw_put(sobject, record_id, previous)
+
+    def _commit(self) -> None:
+        if self._dirty and self.on_commit is not None:
+            dirty, self._dirty = self._dirty, {}
+            self.on_commit(dirty)
+        else:
+            self._dirty = {}
+
+    # Low-level storage -----------------------------------------------------------------------
+    def table(self, sobject: str) -> dict[str, dict[str, Any]]:
+        return self.tables.setdefault(sobject, {})
+
+    def _put(self, sobject: str, record: dict[str, Any]) -> None:
+        record_id = record["Id"]
+        previous = self.table(sobject).get(record_id)
+        if self._undo is not None:
+            self._undo.append((sobject, record_id, previous))
+        self._raw_put(sobject, record_id, record)
+
+    def _remove(self, sobject: str, record_id: str) -> None:
+        previous = self.table(sobject).get(record_id)
+        if previous is None:
+            return
+        if self._undo is not None:
+            self._undo.append((sobject, record_id, previous))
+        self._raw_put(sobject, record_id, None)
+
+    def _raw_put(self, sobject: str, record_id: str, record: dict[str, Any] | None) -> None:
+        table = self.table(sobject)
+        previous = table.get(record_id)
+        if previous is not None:
+            self._unindex(sobject, previous)
+        if record is None:
+            table.pop(record_id, None)
+        else:
+            table[record_id] = record
+            self._index(sobject, record)
+        self._dirty[record_id] = sobject
+
+    def load(self, sobject: str, record: dict[str, Any]) -> None:
+        """Put a record as-is (restoring persisted state); fills fields added since."""
+        definition = self.schema.get(sobject)
+        if definition is None:
+            return
+        full = self._template(definition)
+        full.update({k: v for k, v in record.items() if k in definition.fields})
+        table = self.table(definition.name)
+        table[full["Id"]] = full
+        self._index(definition.name, full)
+
+    # Indexes ---------------------------------------------------------------------------------
+    def _indexed_fields(self, definition: ObjectDef) -> list[FieldDef]:
+        return [
+            f
+            for f in definition.fields.values()
+            if f.unique or f.external_id or (definition.name, f.name) in PARENT_INDEXED
+        ]
+
+    @staticmethod
+    def index_key(field_def: FieldDef, value: Any) -> Any:
+        if (
+            isinstance(value, str)
+            and not field_def.case_sensitive
+            and field_def.type != "reference"
+        ):
+            return value.lower()
+        return value
+
+    def _index(self, sobject: str, record: dict[str, Any]) -> None:
+        if record.get("IsDeleted"):
+            return
+        definition = self.schema.objects[sobject]
+        record_id = record["Id"]
+        for field_def in self._indexed_fields(definition):
+            value = record.get(field_def.name)
+            if value is None or value == "":
+                continue
+            index = self._indexes.setdefault((sobject, field_def.name), {})
+            index.setdefault(self.index_key(field_def, value), set()).add(record_id)
+        for name, fields, _message in COMPOSITE_UNIQUE:
+            if name == sobject:
+                key = self._composite_key(record, fields)
+                if key is not None:
+                    index = self._composite.setdefault((sobject, fields), {})
+                    index.setdefault(key, set()).add(record_id)
+
+    def _unindex(self, sobject: str, record: dict[str, Any]) -> None:
+        if record.get("IsDeleted"):
+            return
+        definition = self.schema.objects[sobject]
+        record_id = record["Id"]
+        for field_def in self._indexed_fields(definition):
+            value = record.get(field_def.name)
+            if value is None or value == "":
+                continue
+            index = self._indexes.get((sobject, field_def.name), {})
+            ids = index.get(self.index_key(field_def, value))
+            if ids is not None:
+                ids.discard(record_id)
+                if not ids:
+                    del index[self.index_key(field_def, value)]
+        for name, fields, _message in COMPOSITE_UNIQUE:
+            if name == sobject:
+                key = self._composite_key(record, fields)
+                ids = self._composite.get((sobject, fields), {}).get(key)
+                if ids is not None:
+                    ids.discard(record_id)
+
+    @staticmethod
+    def _composite_key(record: dict[str, Any], fields: tuple[str, ...]) -> tuple | None:
+        values = tuple(
+            v.lower() if isinstance(v, str) else v for v in (record.get(f) for f in fields)
+        )
+        return None if any(v is None for v in values) else values
+
+    def reindex(self, sobject: str) -> None:
+        """Rebuild one object's indexes (after a field became unique / external id)."""
+        for key in [k for k in self._indexes if k[0] == sobject]:
+            del self._indexes[key]
+        for key in [k for k in self._composite if k[0] == sobject]:
+            del self._composite[key]
+        for record in self.table(sobject).values():
+            self._index(sobject, record)
+
+    def find_by(self, sobject: str, field_def: FieldDef, value: Any) -> list[str]:
+        """Ids of live records whose indexed ``field_def`` equals ``value``."""
+        index = self._indexes.get((sobject, field_def.name), {})
+        return sorted(index.get(self.index_key(field_def, value), ()))
+
+    # Reads -----------------------------------------------------------------------------------
+    def get(self, sobject: str, record_id: str, include_deleted: bool = False):
+        record = self.table(sobject).get(record_id)
+        if record is None or (record["IsDeleted"] and not include_deleted):
+            return None
+        return record
+
+    def object_of_id(self, record_id: str) -> ObjectDef | None:
+        canonical = normalize_id(record_id)
+        return self.schema.by_prefix(canonical[:3]) if canonical else None
+
+    def lookup(self, record_id: str) -> dict[str, Any] | None:
+        """The live record with this id, whatever its object."""
+        canonical = normalize_id(record_id)
+        definition = self.schema.by_prefix(canonical[:3]) if canonical else None
+        if definition is None:
+            return None
+        return self.get(definition.name, canonical)
+
+    def rows(self, sobject: str, include_deleted: bool = False) -> list[dict[str, Any]]:
+        table = self.table(sobject)
+        if include_deleted:
+            return list(table.values())
+        return [r for r in table.values() if not r["IsDeleted"]]
+
+    def count(self, sobject: str | None = None) -> int:
+        names = [sobject] if sobject else list(self.tables)
+        return sum(sum(1 for r in self.table(n).values() if not r["IsDeleted"]) for n in names)
+
+    # Input parsing ---------------------------------------------------------------------------
+    def parse_input(
+        self, definition: ObjectDef, raw: Any, *, csv_source: bool = False
+    ) -> dict[str, Any]:
+        """Map caller field names to canonical ones and coerce values to stored form.
+
+        For CSV (Bulk API) an empty cell means "leave as is" and ``#N/A`` means null.
+        """
+        if not isinstance(raw, dict):
+            raise SfError(
+                "JSON_PARSER_ERROR",
+                "Cannot deserialize instance of sObject from non-object value",
+                request_level=True,
+            )
+        values: dict[str, Any] = {}
+        for name, value in raw.items():
+            if name == "attributes":
+                continue
+            field_def = definition.field(name)
+            if field_def is None:
+                raise SfError(
+                    "INVALID_FIELD",
+                    f"No such column '{name}' on sobject of type {definition.name}",
+                    request_level=not csv_source,
+                )
+            if csv_source:
+                if value == "":
+                    continue
+                if value == "#N/A":
+                    value = None
+            values[field_def.name] = self.coerce(field_def, value, csv_source)
+        return values
+
+    def coerce(self, field_def: FieldDef, value: Any, csv_source: bool = False) -> Any:
+        if value is None:
+            return None
+        kind = field_def.type
+        try:
+            if kind == "boolean":
+                return _to_bool(value)
+            if kind == "int":
+                return _to_int(value)
+            if kind in {"double", "currency", "percent"}:
+                if isinstance(value, bool):
+                    raise ValueError
+                return float(value)
+            if kind == "date":
+                return _to_date(value)
+            if kind == "datetime":
+                return _to_datetime(value)
+            if kind in {"reference", "id"}:
+                if not isinstance(value, str):
+                    raise ValueError
+                return value
+            if isinstance(value, bool) or not isinstance(value, (str, int, float)):
+                raise ValueError
+            return value if isinstance(value, str) else str(value)
+        except (TypeError, ValueError):
+            if csv_source:
+                raise SfError(
+                    "INVALID_TYPE_ON_FIELD_IN_RECORD",
+                    f"{field_def.label}: value not of required type: {value}",
+                    [field_def.name],
+                ) from None
+            raise SfError(
+                "JSON_PARSER_ERROR",
+                f"Cannot deserialize instance of {kind} from VALUE_STRING value {value} or "
+                "request may be missing a required field",
+                request_level=True,
+            ) from None
+
+    # Validation ------------------------------------------------------------------------------
+    def _check_writable(self, definition: ObjectDef, values: dict[str, Any], creating: bool):
+        denied = [
+            name
+            for name in values
+            if not (
+                definition.fields[name].createable
+                if creating
+                else definition.fields[name].updateable
+            )
+        ]
+        if denied:
+            verb = "create" if creating else "update"
+            raise SfError(
+                "INVALID_FIELD_FOR_INSERT_UPDATE",
+                f"Unable to {verb}/update fields: {', '.join(denied)}. Please check the security "
+                "settings of this field and verify that it is read/write for your profile or "
+                "permission set.",
+                denied,
+            )
+
+    def _check_values(self, definition: ObjectDef, values: dict[str, Any]) -> None:
+        for name, value in values.items():
+            if value is None:
+                continue
+            field_def = definition.fields[name]
+            kind = field_def.type
+            if isinstance(value, str) and field_def.length and len(value) > field_def.length:
+                shown = value if len(value) <= 40 else value[:40] + "..."
+                raise SfError(
+                    "STRING_TOO_LONG",
+                    f"{field_def.label}: data value too large: {shown} "
+                    f"(max length={field_def.length})",
+                    [name],
+                )
+            if kind == "email" and not EMAIL_PATTERN.match(value):
+                raise SfError(
+                    "INVALID_EMAIL_ADDRESS",
+                    f"{field_def.label}: invalid email address: {value}",
+                    [name],
+                )
+            if kind == "picklist" and field_def.restricted and value not in field_def.picklist:
+                raise SfError(
+                    "INVALID_OR_NULL_FOR_RESTRICTED_PICKLIST",
+                    f"{field_def.label}: bad value for restricted picklist field: {value}",
+                    [name],
+                )
+            if kind == "reference":
+                values[name] = self._check_reference(field_def, value)
+
+    def _check_reference(self, field_def: FieldDef, value: str) -> str:
+        canonical = normalize_id(value)
+        if canonical is None:
+            raise SfError(
+                "MALFORMED_ID",
+                f"{field_def.label}: id value of incorrect type: {value}",
+                [field_def.name],
+            )
+        target = self.schema.by_prefix(canonical[:3])
+        if target is None or target.name not in field_def.reference_to:
+            raise SfError(
+                "FIELD_INTEGRITY_EXCEPTION",
+                f"{field_def.label}: id value of incorrect type: {value}",
+                [field_def.name],
+            )
+        record = self.get(target.name, canonical, include_deleted=True)
+        if record is None:
+            raise SfError(
+                "INVALID_CROSS_REFERENCE_KEY", "invalid cross reference id", [field_def.name]
+            )
+        if record["IsDeleted"]:
+            raise SfError("ENTITY_IS_DELETED", "entity is deleted", [field_def.name])
+        return canonical
+
+    def _check_required(self, definition: ObjectDef, record: dict[str, Any]) -> None:
+        missing = [
+            f.name
+            for f in definition.fields.values()
+            if f.required and (record.get(f.name) is None or record.get(f.name) == "")
+        ]
+        if missing:
+            raise SfError(
+                "REQUIRED_FIELD_MISSING",
+                f"Required fields are missing: [{', '.join(missing)}]",
+                missing,
+            )
+
+    def _check_unique(self, definition: ObjectDef, record: dict[str, Any]) -> None:
+        record_id = record["Id"]
+        for field_def in definition.fields.values():
+            if not field_def.unique:
+                continue
+            value = record.get(field_def.name)
+            if value is None or value == "":
+                continue
+            others = [i for i in self.find_by(definition.name, field_def, value) if i != record_id]
+            if others:
+                raise SfError(
+                    "DUPLICATE_VALUE",
+                    f"duplicate value found: {field_def.name} duplicates value on record with "
+                    f"id: {others[0]}",
+                )
+        for name, fields, message in COMPOSITE_UNIQUE:
+            if name != definition.name:
+                continue
+            key = self._composite_key(record, fields)
+            if key is None:
+                continue
+            others = self._composite.get((name, fields), {}).get(key, set()) - {record_id}
+            if others:
+                raise SfError("DUPLICATE_VALUE", message.format(**record))
+
+    def _template(self, definition: ObjectDef) -> dict[str, Any]:
+        return {
+            f.name: (False if f.type == "boolean" and f.default is None else f.default)
+            for f in definition.fields.values()
+        }
+
+    # Writes ----------------------------------------------------------------------------------
+    def create(self, definition: ObjectDef, values: dict[str, Any]) -> dict[str, Any]:
+        """Insert one record from parsed values; returns the stored record."""
+        if not definition.createable:
+            raise SfError(
+                "INSUFFICIENT_ACCESS_OR_READONLY",
+                f"You do not have access to create {definition.name} records",
+            )
+        self._check_writable(definition, values, creating=True)
+        self._check_values(definition, values)
+        with self.atomic():
+            record = self._template(definition)
+            record.update(values)
+            stamp = sf_datetime(self.now())
+            record.update(
+                Id=self.ids.new(definition.key_prefix),
+                IsDeleted=False,
+                CreatedDate=stamp,
+                LastModifiedDate=stamp,
+                SystemModstamp=stamp,
+                CreatedById=self.user_id or None,
+                LastModifiedById=self.user_id or None,
+            )
+            if "OwnerId" in definition.fields and not record.get("OwnerId"):
+                record["OwnerId"] = self.user_id or None
+            if definition.name == "User" and record.get("Id") and not self.user_id:
+                record["CreatedById"] = record["LastModifiedById"] = record["Id"]
+            self._derive(definition, record, None)
+            self._check_required(definition, record)
+            self._check_unique(definition, record)
+            self._put(definition.name, record)
+            self._after_write(definition, record, None)
+        return record
+
+    def update(
+        self, definition: ObjectDef, record_id: str, values: dict[str, Any]
+    ) -> dict[str, Any]:
+        current = self.get(definition.name, record_id, include_deleted=True)
+        if current is None:
+            raise SfError("NOT_FOUND", "The requested resource does not exist", status=404)
+        if current["IsDeleted"]:
+            raise SfError("ENTITY_IS_DELETED", "entity is deleted", status=404)
+        if not definition.updateable:
+            raise SfError(
+                "INSUFFICIENT_ACCESS_OR_READONLY", "insufficient access rights on object id"
+            )
+        self._check_writable(definition, values, creating=False)
+        self._check_values(definition, values)
+        with self.atomic():
+            record = dict(current)
+            record.update(values)
+            stamp = sf_datetime(self.now())
+            record.update(
+                LastModifiedDate=stamp,
+                SystemModstamp=stamp,
+                LastModifiedById=self.user_id or current["LastModifiedById"],
+            )
+            self._derive(definition, record, current)
+            self._check_required(definition, record)
+            self._check_unique(definition, record)
+            self._put(definition.name, record)
+            self._after_write(definition, record, current)
+        return record
+
+    def upsert(
+        self, definition: ObjectDef, field_def: FieldDef, value: Any, values: dict[str, Any]
+    ) -> tuple[dict[str, Any], bool]:
+        """Update the one record whose external id matches, or create one. (record, created)."""
+        if field_def.name == "Id":
+            canonical = normalize_id(value) if value else None
+            if not value:
+                return self.create(definition, values), True
+            if canonical is None or self.get(definition.name, canonical) is None:
+                raise SfError(
+                    "NOT_FOUND",
+                    f"Provided external ID field does not exist or is not accessible: {value}",
+                    status=404,
+                )
+            values.pop("Id", None)
+            return self.update(definition, canonical, values), False
+        matches = self.find_by(definition.name, field_def, value)
+        if len(matches) > 1:
+            raise SfError(
+                "DUPLICATE_EXTERNAL_ID",
+                f"The external ID field {field_def.name} matched more than one record: "
+                f"{', '.join(matches)}",
+                [field_def.name],
+                status=300,
+            )
+        values = dict(values)
+        existing = values.get(field_def.name)
+        if existing is not None and self.index_key(field_def, existing) != self.index_key(
+            field_def, value
+        ):
+            raise SfError(
+                "INVALID_FIELD",
+                f"The value of {field_def.name} in the body does not match the external id "
+                "in the URL",
+                [field_def.name],
+            )
+        if matches:
+            values.pop(field_def.name, None)
+            return self.update(definition, matches[0], values), False
+        values[field_def.name] = value
+        return self.create(definition, values), True
+
+    def delete(self, definition: ObjectDef, record_id: str, hard: bool = False) -> None:
+        current = self.get(definition.name, record_id, include_deleted=True)
+        if current is None:
+            raise SfError("NOT_FOUND", "The requested resource does not exist", status=404)
+        if current["IsDeleted"] and not hard:
+            raise SfError("ENTITY_IS_DELETED", "entity is deleted", status=404)
+        if not definition.deletable:
+            raise SfError(
+                "INSUFFICIENT_ACCESS_OR_READONLY", "insufficient access rights on object id"
+            )
+        with self.atomic():
+            self._before_delete(definition, current)
+            for child, fk in CASCADES.get(definition.name, []):
+                child_def = self.schema.objects[child]
+                for child_id in self.find_by(child, child_def.fields[fk], record_id):
+                    self.delete(child_def, child_id, hard=hard)
+            if hard:
+                self._remove(definition.name, record_id)
+            else:
+                record = dict(current)
+                stamp = sf_datetime(self.now())
+                record.update(IsDeleted=True, SystemModstamp=stamp, LastModifiedDate=stamp)
+                self._put(definition.name, record)
+            self._after_delete(definition, current)
+
+    # Object rules ----------------------------------------------------------------------------
+    def _derive(
+        self, definition: ObjectDef, record: dict[str, Any], previous: dict[str, Any] | None
+    ) -> None:
+        """Calculated and copied fields (Name, campaign member copies, HasResponded)."""
+        name = definition.name
+        if name in {"Contact", "Lead", "User"}:
+            parts = [record.get("FirstName"), record.get("LastName")]
+            record["Name"] = " ".join(p for p in parts if p) or None
+        if name == "CampaignMember":
+            self._derive_member(record, previous)
+        needs_order = previous is None and record.get("SortOrder") is None
+        if name == "CampaignMemberStatus" and needs_order and record.get("CampaignId"):
+            siblings = self.find_by(name, definition.fields["CampaignId"], record["CampaignId"])
+            record["SortOrder"] = len(siblings) + 1
+
+    def _derive_member(self, record: dict[str, Any], previous: dict[str, Any] | None) -> None:
+        if previous is None:
+            person_id = record.get("ContactId") or record.get("LeadId")
+            if not person_id:
+                raise SfError(
+                    "REQUIRED_FIELD_MISSING",
+                    "Required fields are missing: [ContactId or LeadId]",
+                    ["ContactId", "LeadId"],
+                )
+            person_type = "Contact" if record.get("ContactId") else "Lead"
+            person = self.get(person_type, person_id) or {}
+            for key in (
+                "Salutation",
+                "FirstName",
+                "LastName",
+                "Name",
+                "Title",
+                "Email",
+                "Phone",
+                "MobilePhone",
+                "HasOptedOutOfEmail",
+                "DoNotCall",
+            ):
+                record[key] = person.get(key)
+            record["HasOptedOutOfEmail"] = bool(record["HasOptedOutOfEmail"])
+            record["DoNotCall"] = bool(record["DoNotCall"])
+            record["Type"] = person_type
+            record["LeadOrContactId"] = person_id
+            record["LeadOrContactOwnerId"] = person.get("OwnerId")
+            if person_type == "Lead":
+                record["CompanyOrAccount"] = person.get("Company")
+            else:
+                account = self.get("Account", person.get("AccountId") or "") or {}
+                record["CompanyOrAccount"] = account.get("Name")
+        statuses = [
+            self.table("CampaignMemberStatus")[i]
+            for i in self.find_by(
+                "CampaignMemberStatus",
+                self.schema.objects["CampaignMemberStatus"].fields["CampaignId"],
+                record.get("CampaignId"),
+            )
+        ]
+        if record.get("Status") is None:
+            default = next((s for s in statuses if s["IsDefault"]), None)
+            record["Status"] = default["Label"] if default else "Sent"
+        match = next((s for s in statuses if s["Label"].lower() == record["Status"].lower()), None)
+        if statuses and match is None:
+            raise SfError(
+                "INVALID_OR_NULL_FOR_RESTRICTED_PICKLIST",
+                f"Status: bad value for restricted picklist field: {record['Status']}",
+                ["Status"],
+            )
+        if match is not None:
+            record["Status"] = match["Label"]
+        responded = bool(match and match["HasResponded"])
+        record["HasResponded"] = responded
+        if responded and not record.get("FirstRespondedDate"):
+            record["FirstRespondedDate"] = self.now().date().isoformat()
+
+    def _after_write(
+        self, definition: ObjectDef, record: dict[str, Any], previous: dict[str, Any] | None
+    ) -> None:
+        if definition.name == "Campaign" and previous is None:
+            statuses = self.schema.objects["CampaignMemberStatus"]
+            for order, (label, default, responded) in enumerate(
+                [("Sent", True, False), ("Responded", False, True)], start=1
+            ):
+                self.create(
+                    statuses,
+                    {
+                        "CampaignId": record["Id"],
+                        "Label": label,
+                        "IsDefault": default,
+                        "HasResponded": responded,
+                        "SortOrder": order,
+                    },
+                )
+        if definition.name == "CampaignMember":
+            self._adjust_campaign_counts(previous, -1)
+            self._adjust_campaign_counts(record, +1)
+        if definition.name == "CampaignMemberStatus" and record["IsDefault"]:
+            self._single_default_status(record)
+
+    def _single_default_status(self, record: dict[str, Any]) -> None:
+        definition = self.schema.objects["CampaignMemberStatus"]
+        for other_id in self.find_by(
+            definition.name, definition.fields["CampaignId"], record["CampaignId"]
+        ):
+            other = self.table(definition.name)[other_id]
+            if other_id != record["Id"] and other["IsDefault"]:
+                self._put(definition.name, {**other, "IsDefault": False})
+
+    def _before_delete(self, definition: ObjectDef, record: dict[str, Any]) -> None:
+        if definition.name == "CampaignMemberStatus" and record["IsDefault"]:
+            raise SfError(
+                "FIELD_INTEGRITY_EXCEPTION",
+                "You can't delete the default campaign member status.",
+            )
+
+    def _after_delete(self, definition: ObjectDef, record: dict[str, Any]) -> None:
+        if definition.name == "CampaignMember":
+            self._adjust_campaign_counts(record, -1)
+
+    def _adjust_campaign_counts(self, member: dict[str, Any] | None, sign: int) -> None:
+        if not member or member.get("IsDeleted"):
+            return
+        campaign = self.get("Campaign", member.get("CampaignId") or "")
+        if campaign is None:
+            return
+        updated = dict(campaign)
+        key = "NumberOfContacts" if member.get("ContactId") else "NumberOfLeads"
+        updated[key] = max((updated.get(key) or 0) + sign, 0)
+        if member.get("HasResponded"):
+            updated["NumberOfResponses"] = max((updated.get("NumberOfResponses") or 0) + sign, 0)
+        self._put("Campaign", updated)
+
+    # Schema changes --------------------------------------------------------------------------
+    def add_field_to_records(self, definition: ObjectDef, field_def: FieldDef) -> None:
+        """Give every stored record of the object the new field's default value."""
+        default = field_def.default if field_def.type != "boolean" else bool(field_def.default)
+        with self.lock:
+            for record in self.table(definition.name).values():
+                record.setdefault(field_def.name, default)
+            if field_def.unique or field_def.external_id:
+                self.reindex(definition.name)
+
+
+def _to_bool(value: Any) -> bool:
+    if isinstance(value, bool):
+        return value
+    if isinstance(value, str) and value.strip().lower() in {"true", "1", "yes"}:
+        return True
+    if isinstance(value, str) and value.strip().lower() in {"false", "0", "no", ""}:
+        return False
+    raise ValueError(value)
+
+
+def _to_int(value: Any) -> int:
+    if isinstance(value, bool):
+        raise ValueError(value)
+    if isinstance(value, float):
+        if not value.is_integer():
+            raise ValueError(value)
+        return int(value)
+    return int(value)
+
+
+def _to_date(value: Any) -> str:
+    if not isinstance(value, str):
+        raise ValueError(value)
+    text = value.strip()[:10]
+    dt.date.fromisoformat(text)
+    if not DATE_PATTERN.match(text):
+        raise ValueError(value)
+    return text
+
+
+def _to_datetime(value: Any) -> str:
+    if not isinstance(value, str):
+        raise ValueError(value)
+    moment = parse_datetime(value)
+    if moment is None:
+        raise ValueError(value)
+    return sf_datetime(moment)
+
+
+def is_system_field(name: str) -> bool:
+    return name in SYSTEM_FIELDS
