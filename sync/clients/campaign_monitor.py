@@ -110,7 +110,7 @@ class CampaignMonitorClient(CMTransport):
     # Account and clients ----------------------------------------------------------------------
     def get_clients(self) -> list[Record]:
         """``[{ClientID, Name}]`` for every client in the account."""
-        return self.call("GET", "/clients.json", endpoint="clients.list")
+        return self.call("GET", "/clients.json", endpoint="account.clients")
 
     def create_client(self, company_name: str, country: str, timezone: str) -> str:
         """Create a client (agency accounts only; 403 otherwise) and return its ID."""
@@ -304,7 +304,7 @@ class CampaignMonitorClient(CMTransport):
     def get_webhooks(self, list_id: str) -> list[Record]:
         """``[{WebhookID, Events, Url, Status, PayloadFormat}]``."""
         path = self.path("/lists/{}/webhooks.json", list_id)
-        return self.call("GET", path, endpoint="lists.webhooks")
+        return self.call("GET", path, endpoint="lists.webhooks.list")
 
     def create_webhook(
         self, list_id: str, events: Sequence[str], url: str, payload_format: str = "json"
