@@ -15,9 +15,10 @@ def member_json(
 ) -> dict[str, Any]:
     """A subscriber record.
 
-    ``details`` (the single-subscriber GET) shows MobileNumber and ConsentToSendSms whenever the
-    address has a mobile number; paged lists show them only with ``includesmspreference``
-    (ConsentToSendSms always, MobileNumber when there is one).
+    ``MobileNumber`` appears when the address has one and either ``details`` (the
+    single-subscriber GET) or ``sms`` (``includesmspreference=true``) is set;
+    ``ConsentToSendSms`` only with ``sms``; ``ConsentToTrack`` only with ``tracking``
+    (``includetrackingpreference=true``), as in CM's sample responses.
     """
     data: dict[str, Any] = {"EmailAddress": member.email, "Name": member.name}
     if member.mobile and (sms or details):
@@ -29,7 +30,7 @@ def member_json(
     data["ReadsEmailWith"] = member.reads_email_with
     if tracking:
         data["ConsentToTrack"] = member.consent_to_track
-    if sms or (details and member.mobile):
+    if sms:
         data["ConsentToSendSms"] = member.consent_to_send_sms
     return data
 
@@ -57,22 +58,26 @@ def sent_campaign_json(base_url: str, campaign: Campaign) -> dict[str, Any]:
 
 
 def draft_campaign_json(base_url: str, campaign: Campaign) -> dict[str, Any]:
+    """A draft, or (with ``DateScheduled`` first, as CM orders it) a scheduled campaign."""
     page, text = web_version_urls(base_url, campaign)
-    data = {
-        "CampaignID": campaign.campaign_id,
-        "Name": campaign.name,
-        "Subject": campaign.subject,
-        "FromName": campaign.from_name,
-        "FromEmail": campaign.from_email,
-        "ReplyTo": campaign.reply_to,
-        "DateCreated": format_minute(campaign.created_minute),
-        "PreviewURL": page,
-        "PreviewTextURL": text,
-        "Tags": list(campaign.tags),
-    }
+    data: dict[str, Any] = {}
     if campaign.scheduled_minute is not None:
         data["DateScheduled"] = format_minute(campaign.scheduled_minute)
         data["ScheduledTimeZone"] = "(GMT) Coordinated Universal Time"
+    data.update(
+        {
+            "CampaignID": campaign.campaign_id,
+            "Name": campaign.name,
+            "Subject": campaign.subject,
+            "FromName": campaign.from_name,
+            "FromEmail": campaign.from_email,
+            "ReplyTo": campaign.reply_to,
+            "DateCreated": format_minute(campaign.created_minute),
+            "PreviewURL": page,
+            "PreviewTextURL": text,
+            "Tags": list(campaign.tags),
+        }
+    )
     return data
 
 
