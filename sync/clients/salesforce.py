@@ -401,7 +401,7 @@ class SalesforceClient:
         return self._call("sobjects.describe", getattr(self._sf, sobject).describe)
 
     def describe_global(self) -> dict[str, Any]:
-        return self._call("sobjects.describe_global", self._sf.describe) or {}
+        return self._call("sobjects.global", self._sf.describe) or {}
 
     def limits(self) -> dict[str, Any]:
         return self._call("limits", self._sf.limits)

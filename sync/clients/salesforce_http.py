@@ -54,70 +54,78 @@ LIMIT_EXCEEDED_MESSAGE = (
 def endpoint_name(method: str, url: str) -> str:
     """A stable name for the kind of call, used to count calls per endpoint.
 
-    The names follow the SF sandbox's route names so a run's counts can be compared with the
-    sandbox's own statistics.
+    The names are the SF sandbox's route names (``query``, ``composite.sobjects.upsert``,
+    ``bulk2.ingest.upload``, ``tooling.query``, ``oauth.token``, ...) so a run's counts can be
+    compared with the sandbox's own statistics.
     """
-    path = urlsplit(url).path
+    path = urlsplit(url).path.rstrip("/")
     method = method.upper()
     if path.startswith("/services/oauth2/"):
-        return "oauth2." + path[len("/services/oauth2/") :].strip("/").split("/")[0]
-    rest = _DATA_PREFIX.sub("", path).strip("/")
-    if rest == path.strip("/"):
+        return "oauth." + path[len("/services/oauth2/") :].split("/")[0]
+    if path.startswith("/id/"):
+        return "oauth.identity"
+    if path == "/services/data":
+        return "versions"
+    found = _DATA_PREFIX.match(path + "/")
+    if not found:
         return "other"
-    parts = rest.split("/")
-    head = parts[0]
-    if head in ("query", "queryAll"):
+    parts = [part for part in path[found.end() :].split("/") if part]
+    if not parts:
+        return "resources"
+    head, tail = parts[0], parts[1:]
+    if head in ("query", "queryAll", "limits", "composite") and (head != "composite" or not tail):
         return head
-    if head == "limits":
-        return "limits"
-    if head == "jobs" and len(parts) >= 2:
-        return _bulk2_name(method, parts[1:])
-    if head == "tooling":
-        return "tooling." + _sobject_name(method, parts[1:])
-    if head == "composite" and len(parts) >= 2 and parts[1] == "sobjects":
-        return "composite.sobjects." + _collections_verb(method, parts[2:])
+    if head == "composite" and tail[0] == "sobjects":
+        return "composite.sobjects." + _collections_verb(method, tail[1:])
     if head == "sobjects":
-        return _sobject_name(method, parts)
-    return head or "versions"
+        return "sobjects." + _sobject_verb(method, tail)
+    if head == "tooling" and tail:
+        if tail[0] == "sobjects":
+            return "tooling.sobjects." + _tooling_verb(method, tail[1:])
+        return "tooling." + tail[0]
+    if head == "jobs" and tail:
+        return f"bulk2.{tail[0]}." + _bulk2_verb(method, tail[1:])
+    return head
 
 
 def _collections_verb(method: str, tail: list[str]) -> str:
-    if len(tail) >= 2 and method == "PATCH":
+    if len(tail) >= 2:
         return "upsert"
+    if tail:
+        return "retrieve"
     return {"POST": "create", "PATCH": "update", "DELETE": "delete"}.get(method, "retrieve")
 
 
-def _sobject_name(method: str, parts: list[str]) -> str:
-    if not parts or parts[0] in ("query", "queryAll"):
-        return parts[0] if parts else "tooling"
-    if parts[0] != "sobjects":
-        return parts[0]
-    tail = parts[1:]
+def _sobject_verb(method: str, tail: list[str]) -> str:
     if not tail:
-        return "sobjects.describe_global"
-    if len(tail) >= 2 and tail[1] == "describe":
-        return "sobjects.describe"
+        return "global"
     if len(tail) == 1:
-        return "sobjects.create" if method == "POST" else "sobjects.metadata"
-    verb = {"GET": "get", "PATCH": "update", "DELETE": "delete", "POST": "create"}[method]
+        return "create" if method == "POST" else "metadata"
+    if tail[1] == "describe":
+        return "layouts" if len(tail) > 2 and tail[2] == "layouts" else "describe"
+    if len(tail) == 2 and tail[1] in ("updated", "deleted"):
+        return tail[1]
     if len(tail) >= 3:
-        verb = "upsert" if method == "PATCH" else verb
-    return f"sobjects.{verb}"
+        return {"GET": "get_by_external_id", "PATCH": "upsert"}.get(method, "delete")
+    return {"GET": "get", "PATCH": "update", "DELETE": "delete"}.get(method, "get")
 
 
-def _bulk2_name(method: str, parts: list[str]) -> str:
-    kind = parts[0]  # ingest | query
-    base = f"bulk2.{kind}"
-    if len(parts) == 1:
-        return f"{base}.create" if method == "POST" else f"{base}.list"
-    if len(parts) == 2:
-        return {"GET": f"{base}.get", "PATCH": f"{base}.state", "DELETE": f"{base}.delete"}.get(
-            method, f"{base}.job"
-        )
-    action = parts[2].lower()
-    if action == "batches":
-        return f"{base}.upload"
-    return f"{base}.results"
+def _tooling_verb(method: str, tail: list[str]) -> str:
+    if not tail:
+        return "global"
+    if len(tail) == 1:
+        return "create"
+    if tail[1] == "describe":
+        return "describe"
+    return "update" if method == "PATCH" else "get"
+
+
+def _bulk2_verb(method: str, tail: list[str]) -> str:
+    if not tail:
+        return "create" if method == "POST" else "list"
+    if len(tail) == 1:
+        return {"PATCH": "state", "DELETE": "delete"}.get(method, "get")
+    return "upload" if tail[1].lower() == "batches" else "results"
 
 
 def salesforce_error_code(response: requests.Response) -> str | None:
@@ -190,6 +198,9 @@ class SalesforceSession(requests.Session):
                 endpoint=endpoint_name(method, url),
             )
         kwargs.setdefault("timeout", self.default_timeout)
+        # Passed per request: requests lets REQUESTS_CA_BUNDLE / CURL_CA_BUNDLE override a
+        # session-level ``verify``, which would silently ignore the configured CA bundle.
+        kwargs.setdefault("verify", self.verify)
         endpoint = endpoint_name(method, url)
         refreshed = False
         failures = 0

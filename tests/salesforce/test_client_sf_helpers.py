@@ -39,9 +39,13 @@ BASE = "https://acme.my.salesforce.com/services/data/v62.0/"
         ("POST", "tooling/sobjects/CustomField/", "tooling.sobjects.create"),
         ("GET", "tooling/query/?q=x", "tooling.query"),
         ("GET", "limits/", "limits"),
-        ("GET", "sobjects", "sobjects.describe_global"),
+        ("GET", "sobjects", "sobjects.global"),
         ("GET", "sobjects/Contact/describe", "sobjects.describe"),
         ("GET", "sobjects/Contact/003000000000001AAA", "sobjects.get"),
+        ("PATCH", "sobjects/Contact/Ext__c/abc", "sobjects.upsert"),
+        ("GET", "sobjects/Contact/Ext__c/abc", "sobjects.get_by_external_id"),
+        ("GET", "tooling/sobjects/CustomField/00N000000000001AAA", "tooling.sobjects.get"),
+        ("GET", "", "resources"),
     ],
 )
 def test_endpoint_names_group_calls_by_kind(method, path, name):
@@ -50,7 +54,7 @@ def test_endpoint_names_group_calls_by_kind(method, path, name):
 
 def test_token_endpoint_is_named_apart_from_data_calls():
     assert endpoint_name("POST", "https://login.salesforce.com/services/oauth2/token") == (
-        "oauth2.token"
+        "oauth.token"
     )
 
 
