@@ -210,3 +210,26 @@ def test_rate_limited_carries_retry_after():
     )
     assert isinstance(error, RateLimited)
     assert error.retry_after == 7.0
+
+
+def test_session_names_cmsync_and_pools_connections():
+    client = offline_client()
+    assert client.session.headers["User-Agent"].startswith("cmsync/")
+    adapter = client.session.get_adapter("https://api.createsend.com/")
+    assert adapter.max_retries.total == 0  # our retries, counted; none hidden in urllib3
+    assert client.timeout == (10.0, 60.0)
+
+
+def test_oauth_tokens_parse_cm_token_response():
+    tokens = OAuthTokens.from_response(
+        {
+            "access_token": "SlAV32hkKG",
+            "expires_in": 1209600,
+            "refresh_token": "tGzv3JOkF0XG5Qx2TlKWIA",
+        }
+    )
+    assert (tokens.access_token, tokens.refresh_token, tokens.expires_in) == (
+        "SlAV32hkKG",
+        "tGzv3JOkF0XG5Qx2TlKWIA",
+        1209600,
+    )
