@@ -1,16 +1,8 @@
-"""
-ASGI config for cmsync project.
-
-It exposes the ASGI callable as a module-level variable named ``application``.
-
-For more information on this file, see
-https://docs.djangoproject.com/en/5.2/howto/deployment/asgi/
-"""
-
-import os
+"""ASGI entry point."""
 
 from django.core.asgi import get_asgi_application
 
-os.environ.setdefault('DJANGO_SETTINGS_MODULE', 'cmsync.settings')
+from cmsync.startup import load_settings_or_exit
 
+load_settings_or_exit()
 application = get_asgi_application()

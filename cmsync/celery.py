@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-import os
-
 from celery import Celery
 
-os.environ.setdefault("DJANGO_SETTINGS_MODULE", "cmsync.settings")
+from cmsync.startup import load_settings_or_exit
+
+load_settings_or_exit()
 
 app = Celery("cmsync")
 app.config_from_object("django.conf:settings", namespace="CELERY")

@@ -46,7 +46,7 @@ def _read_field_encryption_keys() -> list[str]:
             Fernet(key)
         except (ValueError, TypeError):
             raise ImproperlyConfigured(
-                "FIELD_ENCRYPTION_KEY must be comma-separated Fernet keys (32 url-safe base64 bytes)"
+                "FIELD_ENCRYPTION_KEY must be comma-separated Fernet keys (url-safe base64, 32 bytes)"
             ) from None
     return keys
 
@@ -126,12 +126,13 @@ CELERY_BROKER_URL = env_url(
     "CELERY_BROKER_URL", REDIS_URL or "filesystem://", ("redis", "rediss", "amqp", "filesystem")
 )
 if CELERY_BROKER_URL.startswith("filesystem://"):
-    for folder in ("out", "processed"):
+    for folder in ("out", "processed", "control"):
         (_CELERY_DIR / folder).mkdir(parents=True, exist_ok=True)
     CELERY_BROKER_TRANSPORT_OPTIONS = {
         "data_folder_in": str(_CELERY_DIR / "out"),
         "data_folder_out": str(_CELERY_DIR / "out"),
         "processed_folder": str(_CELERY_DIR / "processed"),
+        "control_folder": str(_CELERY_DIR / "control"),
         "store_processed": False,
     }
     (_CELERY_DIR / "results").mkdir(parents=True, exist_ok=True)
@@ -152,11 +153,16 @@ CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
 CELERY_WORKER_HIJACK_ROOT_LOGGER = False
 
 if REDIS_URL:
-    CACHES = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache",
-                          "LOCATION": REDIS_URL}}
+    CACHES = {
+        "default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL}
+    }
 else:
-    CACHES = {"default": {"BACKEND": "django.core.cache.backends.filebased.FileBasedCache",
-                          "LOCATION": str(VAR_DIR / "cache")}}
+    CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.filebased.FileBasedCache",
+            "LOCATION": str(VAR_DIR / "cache"),
+        }
+    }
 
 # --- E-mail -------------------------------------------------------------------------------------
 EMAIL_URL = env_url("EMAIL_URL", "", ("smtp", "smtp+tls", "smtp+ssl", "console"))
@@ -211,7 +217,7 @@ STORAGES = {
 
 # --- Security (production) ----------------------------------------------------------------------
 SESSION_COOKIE_HTTPONLY = True
-X_FRAME_OPTIONS = "SAMEORIGIN"
+X_FRAME_OPTIONS = "DENY"  # the embeddable tracking panel opts out per view
 if not DEBUG:
     SECURE_SSL_REDIRECT = env_bool("SECURE_SSL_REDIRECT", True)
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
@@ -238,6 +244,16 @@ LOGGING = {
 CMSYNC_CA_BUNDLE = env_str("CMSYNC_CA_BUNDLE", "")
 CMSYNC_SANDBOX_DIR = Path(env_str("CMSYNC_SANDBOX_DIR", str(VAR_DIR / "sandbox")))
 CMSYNC_HTTP_TIMEOUT = env_int("CMSYNC_HTTP_TIMEOUT", 30, minimum=1, maximum=600)
+# Campaign Monitor API and OAuth app (register one at Campaign Monitor for "Connect with OAuth").
+CM_API_BASE_URL = env_url("CM_API_BASE_URL", "https://api.createsend.com/api/v3.3", ("https",))
+CM_OAUTH_CLIENT_ID = env_str("CM_OAUTH_CLIENT_ID", "")
+CM_OAUTH_CLIENT_SECRET = env_str("CM_OAUTH_CLIENT_SECRET", "")
+# Salesforce connected app for "Connect to Salesforce" (OAuth web-server flow).
+SF_LOGIN_URL = env_url("SF_LOGIN_URL", "https://login.salesforce.com", ("https",))
+SF_CLIENT_ID = env_str("SF_CLIENT_ID", "")
+SF_CLIENT_SECRET = env_str("SF_CLIENT_SECRET", "")
+# Rows at or above which Salesforce writes use Bulk API 2.0 instead of sObject Collections.
+CMSYNC_BULK_THRESHOLD = env_int("CMSYNC_BULK_THRESHOLD", 2000, minimum=1)
 
 from cmsync.beat import STATIC_SCHEDULE  # noqa: E402
 

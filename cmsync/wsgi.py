@@ -1,16 +1,8 @@
-"""
-WSGI config for cmsync project.
-
-It exposes the WSGI callable as a module-level variable named ``application``.
-
-For more information on this file, see
-https://docs.djangoproject.com/en/5.2/howto/deployment/wsgi/
-"""
-
-import os
+"""WSGI entry point (gunicorn cmsync.wsgi:application)."""
 
 from django.core.wsgi import get_wsgi_application
 
-os.environ.setdefault('DJANGO_SETTINGS_MODULE', 'cmsync.settings')
+from cmsync.startup import load_settings_or_exit
 
+load_settings_or_exit()
 application = get_wsgi_application()

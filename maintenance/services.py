@@ -31,10 +31,16 @@ def record_message(
     )
     logger.log(
         logging.ERROR if level == Level.ERROR else logging.INFO,
-        "maintenance %s [%s] %s: %s", support_code or "-", job, client_name or "-", message,
+        "maintenance %s [%s] %s: %s",
+        support_code or "-",
+        job,
+        client_name or "-",
+        message,
     )
     return entry
 
 
 def unread_count() -> int:
-    return MaintenanceMessage.objects.filter(read=False, level__in=[Level.WARNING, Level.ERROR]).count()
+    return MaintenanceMessage.objects.filter(
+        read=False, level__in=[Level.WARNING, Level.ERROR]
+    ).count()

@@ -1,4 +1,4 @@
-"""Support codes: a stable identifier per kind of problem, with guidance for the person fixing it."""
+"""Support codes: a stable identifier per kind of problem, with guidance for whoever fixes it."""
 
 from __future__ import annotations
 
@@ -18,7 +18,8 @@ _CODES = [
         "Campaign Monitor rejected the credentials",
         "The API key or OAuth grant no longer works (revoked, rotated or expired). An Admin opens "
         "Sync Settings and chooses Reconnect to Campaign Monitor with new full-access credentials "
-        "for the same account. Synced data stays in Salesforce; the next run resumes where it stopped.",
+        "for the same account. Synced data stays in Salesforce; the next run resumes where it "
+        "stopped.",
     ),
     SupportCode(
         "CMS-110",
@@ -38,7 +39,8 @@ _CODES = [
         "CMS-210",
         "Salesforce daily API limit reached",
         "The org spent its 24-hour API allowance (REQUEST_LIMIT_EXCEEDED). cmsync stopped the run "
-        "instead of spending more calls. The next run after the allowance recovers resumes from the "
+        "instead of spending more calls. The next run after the allowance recovers resumes from "
+        "the "
         "same cursors. Consider a lower import frequency or ask Salesforce for a higher limit.",
     ),
     SupportCode(

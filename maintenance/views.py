@@ -19,7 +19,12 @@ def message_list(request: HttpRequest) -> HttpResponse:
     return render(
         request,
         "maintenance/message_list.html",
-        {"page_title": "Maintenance messages", "page": page, "level": level, "levels": Level.choices},
+        {
+            "page_title": "Maintenance messages",
+            "page": page,
+            "level": level,
+            "levels": Level.choices,
+        },
     )
 
 

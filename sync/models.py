@@ -58,6 +58,10 @@ class Connection(models.Model):
     sf_login_url = models.URLField(blank=True)
     sf_access_token = EncryptedTextField()
     sf_refresh_token = EncryptedTextField()
+    # Password flow (scripts, `manage.py connect`): it issues no refresh token, so an expired
+    # session is renewed by logging in again with these.
+    sf_username = models.CharField(max_length=255, blank=True)
+    sf_password = EncryptedTextField()
     sf_connected_at = models.DateTimeField(null=True, blank=True)
     sf_needs_reconnect = models.BooleanField(default=False)
     sf_sync_user_id = models.CharField(max_length=18, blank=True)
@@ -87,7 +91,9 @@ class Connection(models.Model):
 
     @property
     def ready_to_sync(self) -> bool:
-        return self.cm_connected and self.sf_connected and self.clients.filter(selected=True).exists()
+        return (
+            self.cm_connected and self.sf_connected and self.clients.filter(selected=True).exists()
+        )
 
     @property
     def beat_task_name(self) -> str:
@@ -122,11 +128,16 @@ class CMClient(models.Model):
 
 
 class SyncCursor(models.Model):
-    """How far one stream of one client has been copied (CM local time, minute precision)."""
+    """How far one stream of one client has been copied (CM local time, minute precision).
+
+    ``marker`` holds a fingerprint for streams tracked by content rather than by date (the
+    statistics of a campaign: unchanged statistics mean no new tracking events to read).
+    """
 
     cm_client = models.ForeignKey(CMClient, on_delete=models.CASCADE, related_name="cursors")
     stream = models.CharField(max_length=200)
-    position = models.DateTimeField()
+    position = models.DateTimeField(null=True, blank=True)
+    marker = models.CharField(max_length=64, blank=True)
     updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:
@@ -135,7 +146,7 @@ class SyncCursor(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"{self.cm_client_id}/{self.stream} @ {self.position:%Y-%m-%d %H:%M}"
+        return f"{self.cm_client_id}/{self.stream} @ {self.position or self.marker}"
 
 
 class SyncedRecord(models.Model):
@@ -154,6 +165,9 @@ class SyncedRecord(models.Model):
                 fields=["connection", "sobject", "cm_key"], name="uniq_synced_record"
             )
         ]
+
+    def __str__(self) -> str:
+        return f"{self.sobject} {self.cm_key}"
 
 
 class RunKind(models.TextChoices):
@@ -183,7 +197,9 @@ class SyncRun(models.Model):
 
     connection = models.ForeignKey(Connection, on_delete=models.CASCADE, related_name="runs")
     kind = models.CharField(max_length=20, choices=RunKind.choices, default=RunKind.INCREMENTAL)
-    trigger = models.CharField(max_length=20, choices=RunTrigger.choices, default=RunTrigger.SCHEDULE)
+    trigger = models.CharField(
+        max_length=20, choices=RunTrigger.choices, default=RunTrigger.SCHEDULE
+    )
     status = models.CharField(max_length=20, choices=RunStatus.choices, default=RunStatus.QUEUED)
     requested_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
@@ -243,9 +259,7 @@ class ClientJob(models.Model):
 
     class Meta:
         ordering = ["cm_client__name"]
-        constraints = [
-            models.UniqueConstraint(fields=["run", "cm_client"], name="uniq_client_job")
-        ]
+        constraints = [models.UniqueConstraint(fields=["run", "cm_client"], name="uniq_client_job")]
 
 
 class RecordRejection(models.Model):
@@ -261,3 +275,6 @@ class RecordRejection(models.Model):
 
     class Meta:
         ordering = ["pk"]
+
+    def __str__(self) -> str:
+        return f"{self.sobject} {self.cm_key}: {self.error_code}"

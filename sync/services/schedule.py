@@ -26,7 +26,9 @@ def apply_schedule(connection: Connection) -> PeriodicTask:
     task.interval = interval
     task.args = json.dumps(entry["args"])
     task.expire_seconds = entry["expires_seconds"]
-    task.enabled = bool(connection.sync_enabled and connection.cm_connected and connection.sf_connected)
+    task.enabled = bool(
+        connection.sync_enabled and connection.cm_connected and connection.sf_connected
+    )
     if created or task.start_time is None:
         task.start_time = timezone.now()
     task.save()

@@ -26,7 +26,9 @@ def describe_sync_state(connection: Connection | None, last_run: SyncRun | None)
     if connection is None or not (connection.cm_connected and connection.sf_connected):
         return SyncState("Not set up", "none", "Connect Campaign Monitor and Salesforce first.")
     if not connection.clients.filter(selected=True).exists():
-        return SyncState("No clients selected", "warn", "Pick the Campaign Monitor clients to sync.")
+        return SyncState(
+            "No clients selected", "warn", "Pick the Campaign Monitor clients to sync."
+        )
     if connection.cm_needs_reconnect or connection.sf_needs_reconnect:
         side = "Campaign Monitor" if connection.cm_needs_reconnect else "Salesforce"
         return SyncState("Reconnect needed", "bad", f"{side} rejected cmsync's credentials.")
@@ -34,7 +36,9 @@ def describe_sync_state(connection: Connection | None, last_run: SyncRun | None)
         return SyncState("Off", "off", "Sync is turned off: scheduled runs are skipped.")
     if last_run and last_run.is_active:
         what = "Full sync" if last_run.kind == RunKind.FULL else "Sync"
-        return SyncState("Running", "running", f"{what} in progress: {last_run.stage or 'starting'}.")
+        return SyncState(
+            "Running", "running", f"{what} in progress: {last_run.stage or 'starting'}."
+        )
     return SyncState("On", "ok", "Scheduled runs copy Campaign Monitor data into Salesforce.")
 
 

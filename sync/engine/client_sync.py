@@ -1,0 +1,211 @@
+"""Copy one Campaign Monitor client into Salesforce: lists, memberships, campaigns, tracking.
+
+Every stream has a cursor (``SyncCursor``). Streams are read in date order from the cursor minus
+``OVERLAP`` (CM dates are minute-precision local times, so the last minute is read again), and
+the cursor moves only after the rows it covers are written: after each flushed batch to the
+date of the last written row, and at the end of the stream. A killed worker therefore resumes at
+the last batch, and the overlap re-reads are dropped by the writer's fingerprints, so a run
+without changes in CM makes no Salesforce write at all.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable, Iterable
+from typing import Any
+
+from django.utils import timezone
+
+from sync.clients.campaign_monitor import CampaignMonitorClient
+from sync.clients.salesforce_schema import (
+    CAMPAIGN_OBJECT,
+    CLIENT_OBJECT,
+    LIST_OBJECT,
+    SUBSCRIBER_OBJECT,
+    TRACKING_OBJECT,
+)
+from sync.engine import records
+from sync.engine.writer import SalesforceWriter
+from sync.models import CMClient, SyncCursor
+
+OVERLAP = dt.timedelta(minutes=5)
+# Campaign statistics keep changing after a send; summaries are re-read for this long.
+STATS_WINDOW = dt.timedelta(days=30)
+EPOCH = dt.datetime(2000, 1, 1, tzinfo=dt.UTC)
+
+Progress = Callable[[str, int], None]
+
+
+class ClientSync:
+    """One CM client's streams, written through one :class:`SalesforceWriter`."""
+
+    def __init__(
+        self,
+        cm: CampaignMonitorClient,
+        writer: SalesforceWriter,
+        cm_client: CMClient,
+        progress: Progress,
+        *,
+        now: Callable[[], dt.datetime] = timezone.now,
+    ) -> None:
+        self.cm = cm
+        self.writer = writer
+        self.cm_client = cm_client
+        self.client_id = cm_client.cm_client_id
+        self.progress = progress
+        self.now = now
+
+    def run(self) -> None:
+        self.progress("Reading client and lists", 2)
+        self.writer.add(CLIENT_OBJECT, records.client_record(self.client_id, self.cm_client.name))
+        lists = self.cm.get_lists(self.client_id)
+        for cm_list in lists:
+            self.writer.add(LIST_OBJECT, records.list_record(self.client_id, cm_list))
+        self.writer.flush()
+        for index, cm_list in enumerate(lists):
+            self.progress(
+                f"Subscribers of list {cm_list.get('Name', '')}",
+                5 + 40 * index // max(len(lists), 1),
+            )
+            self._sync_memberships(cm_list["ListID"])
+        self._sync_campaigns()
+        self.writer.flush()
+        self.progress("Done", 100)
+
+    # Memberships -----------------------------------------------------------------------------
+    def _sync_memberships(self, list_id: str) -> None:
+        for state in records.SUBSCRIBER_STATE_REPORTS:
+            stream = f"subscribers:{list_id}:{state}"
+            since = self._since(stream)
+            rows = self.cm.iter_subscribers(
+                list_id,
+                state,
+                date=since,
+                include_tracking_preference=True,
+                include_sms_preference=True,
+                order_field="date",
+                order_direction="asc",
+            )
+            self._consume(
+                stream,
+                SUBSCRIBER_OBJECT,
+                rows,
+                lambda item, lid=list_id: records.membership_record(self.client_id, lid, item),
+                lambda item: item.get("Date"),
+            )
+
+    # Campaigns and tracking ------------------------------------------------------------------
+    def _sync_campaigns(self) -> None:
+        stream = "campaigns"
+        cursor = self._cursor(stream)
+        window_start = self.now() - STATS_WINDOW
+        read_from = min(cursor, window_start) if cursor else None
+        campaigns = list(
+            self.cm.iter_sent_campaigns(self.client_id, sent_from=read_from, order_direction="asc")
+        )
+        newest = cursor
+        for index, campaign in enumerate(campaigns):
+            self.progress(
+                f"Campaign {campaign.get('Name', '')}", 45 + 50 * index // max(len(campaigns), 1)
+            )
+            self._sync_campaign(campaign)
+            sent = records.parse_cm_date(campaign.get("SentDate"))
+            if sent and (newest is None or sent > newest):
+                newest = sent
+        if newest:
+            self._save_cursor(stream, newest)
+
+    def _sync_campaign(self, campaign: dict[str, Any]) -> None:
+        campaign_id = campaign["CampaignID"]
+        summary = self.cm.get_campaign_summary(campaign_id)
+        record = records.campaign_record(self.client_id, campaign, summary)
+        summary_stream = f"summary:{campaign_id}"
+        summary_print = records.fingerprint(record)
+        unchanged = self._marker(summary_stream) == summary_print
+        self.writer.add(CAMPAIGN_OBJECT, record)
+        if unchanged:
+            return  # same counts as last run: no new opens, clicks, bounces, ...
+        self._sync_recipients(campaign)
+        for report, event_type in records.EVENT_REPORTS.items():
+            stream = f"events:{campaign_id}:{report}"
+            rows = self.cm.iter_campaign_events(
+                campaign_id,
+                report,
+                date=self._since(stream),
+                order_field="date",
+                order_direction="asc",
+            )
+            self._consume(
+                stream,
+                TRACKING_OBJECT,
+                rows,
+                lambda item, et=event_type: records.tracking_record(
+                    self.client_id, campaign_id, et, item, item.get("Date")
+                ),
+                lambda item: item.get("Date"),
+            )
+        self._save_marker(summary_stream, summary_print)
+
+    def _sync_recipients(self, campaign: dict[str, Any]) -> None:
+        """'Sent' events: the recipients report, read once per campaign (it has no date filter)."""
+        campaign_id = campaign["CampaignID"]
+        stream = f"recipients:{campaign_id}"
+        if self._cursor(stream):
+            return
+        sent_date = campaign.get("SentDate")
+        for item in self.cm.iter_campaign_recipients(campaign_id):
+            self.writer.add(
+                TRACKING_OBJECT,
+                records.tracking_record(self.client_id, campaign_id, records.SENT, item, sent_date),
+            )
+        self.writer.flush(TRACKING_OBJECT)
+        self._save_cursor(stream, records.parse_cm_date(sent_date) or EPOCH)
+
+    # Streams and cursors ---------------------------------------------------------------------
+    def _consume(
+        self,
+        stream: str,
+        sobject: str,
+        rows: Iterable[dict[str, Any]],
+        to_record: Callable[[dict[str, Any]], dict[str, Any]],
+        date_of: Callable[[dict[str, Any]], str | None],
+    ) -> None:
+        """Write a date-ordered stream, moving its cursor after every flushed batch."""
+        newest: dt.datetime | None = None
+        pending = 0
+        for item in rows:
+            self.writer.add(sobject, to_record(item))
+            pending += 1
+            moment = records.parse_cm_date(date_of(item))
+            if moment and (newest is None or moment > newest):
+                newest = moment
+            if pending >= self.writer.batch_size:
+                # add() flushed the batch that just filled, so everything up to ``newest`` landed.
+                pending = 0
+                if newest:
+                    self._save_cursor(stream, newest)
+        self.writer.flush(sobject)
+        if newest:
+            self._save_cursor(stream, newest)
+
+    def _since(self, stream: str) -> dt.datetime | None:
+        cursor = self._cursor(stream)
+        return cursor - OVERLAP if cursor else None
+
+    def _cursor(self, stream: str) -> dt.datetime | None:
+        row = SyncCursor.objects.filter(cm_client=self.cm_client, stream=stream).first()
+        return row.position if row else None
+
+    def _save_cursor(self, stream: str, position: dt.datetime) -> None:
+        SyncCursor.objects.update_or_create(
+            cm_client=self.cm_client, stream=stream, defaults={"position": position}
+        )
+
+    def _marker(self, stream: str) -> str:
+        row = SyncCursor.objects.filter(cm_client=self.cm_client, stream=stream).first()
+        return row.marker if row else ""
+
+    def _save_marker(self, stream: str, value: str) -> None:
+        SyncCursor.objects.update_or_create(
+            cm_client=self.cm_client, stream=stream, defaults={"marker": value, "position": None}
+        )

@@ -1,0 +1,79 @@
+"""Find the Contact and Lead an e-mail address belongs to, with few Salesforce reads.
+
+Lookups are batched (one query per object for up to ``BATCH`` addresses) and remembered in a
+bounded cache, because the same person appears in many tracking events. When several records
+share an address, the most recently modified wins and the choice is recorded for the run's
+maintenance message.
+"""
+
+from __future__ import annotations
+
+from collections import OrderedDict
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+
+from sync.clients.salesforce import SalesforceClient
+
+BATCH = 300
+CACHE_SIZE = 50_000
+
+
+@dataclass(frozen=True)
+class Link:
+    contact_id: str | None = None
+    lead_id: str | None = None
+
+
+@dataclass
+class DuplicateChoice:
+    email: str
+    sobject: str
+    chosen_id: str
+    candidate_ids: list[str] = field(default_factory=list)
+
+
+def soql_string(value: str) -> str:
+    """A SOQL string literal (quotes and backslashes escaped)."""
+    return "'" + value.replace("\\", "\\\\").replace("'", "\\'") + "'"
+
+
+class ContactMatcher:
+    def __init__(self, sf: SalesforceClient) -> None:
+        self.sf = sf
+        self._cache: OrderedDict[str, Link] = OrderedDict()
+        self.duplicates: list[DuplicateChoice] = []
+
+    def links_for(self, emails: Iterable[str]) -> dict[str, Link]:
+        wanted = {e for e in emails if e}
+        missing = sorted(e for e in wanted if e not in self._cache)
+        for start in range(0, len(missing), BATCH):
+            self._load(missing[start : start + BATCH])
+        return {email: self._cache.get(email, Link()) for email in wanted}
+
+    def _load(self, emails: list[str]) -> None:
+        contacts = self._best_by_email("Contact", emails, "")
+        leads = self._best_by_email("Lead", emails, " AND IsConverted = false")
+        for email in emails:
+            self._remember(email, Link(contacts.get(email), leads.get(email)))
+
+    def _best_by_email(self, sobject: str, emails: list[str], extra: str) -> dict[str, str]:
+        literals = ", ".join(soql_string(e) for e in emails)
+        soql = (
+            f"SELECT Id, Email, LastModifiedDate FROM {sobject} "
+            f"WHERE Email IN ({literals}){extra} ORDER BY LastModifiedDate DESC"
+        )
+        best: dict[str, str] = {}
+        seen: dict[str, list[str]] = {}
+        for row in self.sf.query_iter(soql):
+            email = (row.get("Email") or "").strip().lower()
+            seen.setdefault(email, []).append(row["Id"])
+            best.setdefault(email, row["Id"])
+        for email, ids in seen.items():
+            if len(ids) > 1:
+                self.duplicates.append(DuplicateChoice(email, sobject, best[email], ids))
+        return best
+
+    def _remember(self, email: str, link: Link) -> None:
+        self._cache[email] = link
+        if len(self._cache) > CACHE_SIZE:
+            self._cache.popitem(last=False)

@@ -1,0 +1,167 @@
+"""Buffered, idempotent writes of cmsync records to Salesforce.
+
+``add`` buffers records per object; ``flush`` drops what Salesforce already has (the fingerprint
+of the last write is kept in ``SyncedRecord``), links Contacts/Leads by e-mail, sets the owner,
+and upserts on ``CM_Key__c``. Per-record refusals are parked as ``RecordRejection`` rows while
+the rest of the batch lands; transport failures propagate so the caller's cursor stays put.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Callable
+from typing import Any
+
+from django.db import transaction
+from django.utils import timezone
+
+from sync.clients.errors import ApiError
+from sync.clients.salesforce import SalesforceClient
+from sync.clients.salesforce_schema import EXTERNAL_ID
+from sync.engine.matcher import ContactMatcher
+from sync.engine.records import OBJECTS_WITH_EMAIL, fingerprint
+from sync.models import CMClient, RecordRejection, SyncedRecord, SyncRun
+
+COLLECTION_BATCH = 200
+
+
+class SalesforceFailure(Exception):
+    """A Salesforce call failed as a whole (not one record); wraps the typed API error."""
+
+    def __init__(self, error: ApiError) -> None:
+        super().__init__(str(error))
+        self.error = error
+
+
+LOOKUP_CHUNK = 900  # keys per SyncedRecord query (SQLite allows 999 parameters in old builds)
+
+
+class SalesforceWriter:
+    def __init__(
+        self,
+        sf: SalesforceClient,
+        run: SyncRun,
+        cm_client: CMClient,
+        *,
+        batch_size: int = COLLECTION_BATCH,
+        on_flush: Callable[[], None] | None = None,
+    ) -> None:
+        self.sf = sf
+        self.run = run
+        self.cm_client = cm_client
+        self.connection = cm_client.connection
+        self.batch_size = batch_size
+        self.on_flush = on_flush
+        self.owner_id = cm_client.owner_id
+        self.matcher = ContactMatcher(sf)
+        self._buffers: dict[str, list[dict[str, Any]]] = defaultdict(list)
+        self.written: dict[str, int] = defaultdict(int)
+        self.rejected = 0
+        self.skipped_unchanged = 0
+
+    def add(self, sobject: str, record: dict[str, Any]) -> None:
+        buffer = self._buffers[sobject]
+        buffer.append(record)
+        if len(buffer) >= self.batch_size:
+            self.flush(sobject)
+
+    def flush(self, sobject: str | None = None) -> None:
+        for name in [sobject] if sobject else list(self._buffers):
+            rows, self._buffers[name] = self._buffers[name], []
+            if rows:
+                try:
+                    self._write(name, rows)
+                except ApiError as exc:
+                    raise SalesforceFailure(exc) from exc
+        if self.on_flush:
+            self.on_flush()
+
+    # ---------------------------------------------------------------------------------------
+    def _write(self, sobject: str, rows: list[dict[str, Any]]) -> None:
+        rows = _last_per_key(rows)
+        prints = {row[EXTERNAL_ID]: fingerprint(row) for row in rows}
+        known = self._known_fingerprints(sobject, list(prints))
+        changed = [row for row in rows if known.get(row[EXTERNAL_ID]) != prints[row[EXTERNAL_ID]]]
+        self.skipped_unchanged += len(rows) - len(changed)
+        if not changed:
+            return
+        outgoing = [self._decorate(sobject, row) for row in changed]
+        if sobject in OBJECTS_WITH_EMAIL:
+            self._link_people(outgoing)
+        results = self.sf.upsert(sobject, EXTERNAL_ID, outgoing)
+        succeeded: list[SyncedRecord] = []
+        rejections: list[RecordRejection] = []
+        for row, result in zip(changed, results, strict=True):
+            key = row[EXTERNAL_ID]
+            if result.success:
+                succeeded.append(
+                    SyncedRecord(
+                        connection=self.connection,
+                        sobject=sobject,
+                        cm_key=key,
+                        fingerprint=prints[key],
+                        sf_id=result.sf_id or "",
+                        written_at=timezone.now(),
+                    )
+                )
+            else:
+                first = result.errors[0] if result.errors else None
+                rejections.append(
+                    RecordRejection(
+                        run=self.run,
+                        cm_client=self.cm_client,
+                        sobject=sobject,
+                        cm_key=key,
+                        error_code=first.code if first else "UNKNOWN_ERROR",
+                        message=result.error_text or "rejected without a reason",
+                    )
+                )
+        self._save(succeeded, rejections)
+        self.written[sobject] += len(succeeded)
+        self.rejected += len(rejections)
+
+    def _decorate(self, sobject: str, row: dict[str, Any]) -> dict[str, Any]:
+        record = dict(row)
+        if self.owner_id:
+            record["OwnerId"] = self.owner_id
+        return record
+
+    def _link_people(self, records: list[dict[str, Any]]) -> None:
+        links = self.matcher.links_for(r.get("Email__c") or "" for r in records)
+        for record in records:
+            link = links.get(record.get("Email__c") or "")
+            if link:
+                record["Contact__c"] = link.contact_id
+                record["Lead__c"] = link.lead_id
+
+    def _known_fingerprints(self, sobject: str, keys: list[str]) -> dict[str, str]:
+        known: dict[str, str] = {}
+        for start in range(0, len(keys), LOOKUP_CHUNK):
+            chunk = keys[start : start + LOOKUP_CHUNK]
+            known.update(
+                SyncedRecord.objects.filter(
+                    connection=self.connection, sobject=sobject, cm_key__in=chunk
+                ).values_list("cm_key", "fingerprint")
+            )
+        return known
+
+    @transaction.atomic
+    def _save(self, succeeded: list[SyncedRecord], rejections: list[RecordRejection]) -> None:
+        if succeeded:
+            SyncedRecord.objects.bulk_create(
+                succeeded,
+                batch_size=500,
+                update_conflicts=True,
+                unique_fields=["connection", "sobject", "cm_key"],
+                update_fields=["fingerprint", "sf_id", "written_at"],
+            )
+        if rejections:
+            RecordRejection.objects.bulk_create(rejections, batch_size=500)
+
+
+def _last_per_key(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Keep one row per external id (the last seen wins), preserving first-seen order."""
+    by_key: dict[str, dict[str, Any]] = {}
+    for row in rows:
+        by_key[row[EXTERNAL_ID]] = row
+    return list(by_key.values())

@@ -1,0 +1,429 @@
+"""Sync runs: one at a time per connection, fanned out per client, resumable, accounted.
+
+The lock is the run row itself: a queued or running run whose heartbeat is fresher than
+``LEASE`` blocks a second one. A killed worker stops heart-beating, so its run is declared lost
+after the lease (by the sweeper or by the next request) and the next run resumes from the cursors.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+from collections import Counter
+from collections.abc import Callable
+
+from django.db import transaction
+from django.db.models import Avg
+from django.utils import timezone
+
+from maintenance.models import Level
+from maintenance.services import record_message
+from sync.clients.counting import CallCounter
+from sync.clients.errors import ApiError, AuthError, RequestLimitExceeded
+from sync.clients.salesforce_schema import (
+    CAMPAIGN_OBJECT,
+    CLIENT_OBJECT,
+    LIST_OBJECT,
+    SUBSCRIBER_OBJECT,
+    SUPPRESSION_OBJECT,
+    TRACKING_OBJECT,
+)
+from sync.engine.client_sync import ClientSync
+from sync.engine.writer import COLLECTION_BATCH, SalesforceFailure, SalesforceWriter
+from sync.models import (
+    ACTIVE_STATUSES,
+    ClientJob,
+    Connection,
+    FullSyncState,
+    RunKind,
+    RunStatus,
+    RunTrigger,
+    SyncCursor,
+    SyncedRecord,
+    SyncRun,
+)
+from sync.services.api import campaign_monitor_client, salesforce_client
+
+logger = logging.getLogger(__name__)
+
+LEASE = dt.timedelta(minutes=10)
+FULL_SYNC_BATCH = 10_000  # rows per Salesforce write during a full sync (Bulk API 2.0)
+PROGRESS_EVERY = dt.timedelta(seconds=2)
+OWNED_OBJECTS = (
+    TRACKING_OBJECT,
+    SUBSCRIBER_OBJECT,
+    CAMPAIGN_OBJECT,
+    LIST_OBJECT,
+    SUPPRESSION_OBJECT,
+    CLIENT_OBJECT,
+)
+
+
+class SyncNotReady(Exception):
+    """The connection cannot sync yet; the message says what is missing."""
+
+
+# Starting runs --------------------------------------------------------------------------------
+def request_run(
+    connection: Connection,
+    *,
+    kind: str = RunKind.INCREMENTAL,
+    trigger: str = RunTrigger.MANUAL,
+    user=None,
+    enqueue: bool = True,
+) -> tuple[SyncRun, bool]:
+    """Queue a run unless one is active; returns (run, created)."""
+    if not connection.cm_connected or not connection.sf_connected:
+        raise SyncNotReady("Connect both Campaign Monitor and Salesforce first.")
+    if not connection.clients.filter(selected=True).exists():
+        raise SyncNotReady("Select at least one Campaign Monitor client to sync.")
+    with transaction.atomic():
+        locked = Connection.objects.select_for_update().get(pk=connection.pk)
+        active = _active_run(locked)
+        if active is not None:
+            return active, False
+        if kind == RunKind.FULL and locked.full_sync_state == FullSyncState.NONE:
+            locked.full_sync_state = FullSyncState.DELETING
+            locked.save(update_fields=["full_sync_state", "updated_at"])
+        if locked.full_sync_state != FullSyncState.NONE:
+            kind = RunKind.FULL  # an unfinished full sync continues where it stopped
+        run = SyncRun.objects.create(
+            connection=locked,
+            kind=kind,
+            trigger=trigger,
+            requested_by=user,
+            heartbeat_at=timezone.now(),
+        )
+        if enqueue:
+            from sync.tasks import primary_sync
+
+            transaction.on_commit(lambda: primary_sync.delay(run.pk))
+    return run, True
+
+
+def _active_run(connection: Connection) -> SyncRun | None:
+    active = connection.runs.filter(status__in=ACTIVE_STATUSES).order_by("-created_at").first()
+    if active is None:
+        return None
+    if timezone.now() - active.heartbeat_at > LEASE:
+        _declare_lost(active)
+        return None
+    return active
+
+
+def _declare_lost(run: SyncRun) -> None:
+    run.status = RunStatus.FAILED
+    run.finished_at = timezone.now()
+    run.error_summary = (run.error_summary + "\nThe worker stopped without finishing.").strip()
+    run.save(update_fields=["status", "finished_at", "error_summary"])
+    run.client_jobs.filter(status__in=ACTIVE_STATUSES).update(
+        status=RunStatus.FAILED, last_error="worker lost", finished_at=timezone.now()
+    )
+    record_message(
+        job="primary sync",
+        message=f"Run {run.pk} was interrupted; the next run resumes where it stopped.",
+        level=Level.WARNING,
+        support_code="CMS-300",
+        run=run,
+    )
+
+
+def sweep_stale_runs() -> int:
+    """Free the lock of runs whose worker died; returns how many were declared lost."""
+    cutoff = timezone.now() - LEASE
+    stale = list(SyncRun.objects.filter(status__in=ACTIVE_STATUSES, heartbeat_at__lt=cutoff))
+    for run in stale:
+        _declare_lost(run)
+    return len(stale)
+
+
+# Executing runs -------------------------------------------------------------------------------
+def execute_run(run_id: int, fan_out: Callable[[ClientJob], None]) -> None:
+    """Start a queued run: purge first for a full sync, then one job per selected client."""
+    run = SyncRun.objects.select_related("connection").get(pk=run_id)
+    if run.status not in ACTIVE_STATUSES:
+        return
+    connection = run.connection
+    _mark(
+        run, status=RunStatus.RUNNING, started_at=run.started_at or timezone.now(), stage="Starting"
+    )
+    if connection.full_sync_state == FullSyncState.DELETING:
+        try:
+            _purge_owned_records(run)
+        except ApiError as exc:
+            _fail_run(run, exc, salesforce=True)
+            return
+    jobs = [
+        ClientJob.objects.get_or_create(run=run, cm_client=client)[0]
+        for client in connection.clients.filter(selected=True)
+    ]
+    for job in jobs:
+        if job.status in ACTIVE_STATUSES:
+            fan_out(job)
+    finish_run_if_done(run.pk)
+
+
+def _purge_owned_records(run: SyncRun) -> None:
+    """Delete every record of cmsync's own objects (never Contacts, Leads or Campaigns)."""
+    connection = run.connection
+    calls = CallCounter()
+    sf = salesforce_client(connection, calls)
+    try:
+        for index, sobject in enumerate(OWNED_OBJECTS):
+            _mark(
+                run,
+                stage=f"Removing cmsync records: {sobject}",
+                percent=index * 10 // len(OWNED_OBJECTS),
+            )
+            ids = (row["Id"] for row in sf.query_iter(f"SELECT Id FROM {sobject}"))
+            sf.hard_delete(sobject, ids)
+    finally:
+        _add_calls(run, sf_calls=calls)
+        sf.close()
+    with transaction.atomic():
+        SyncedRecord.objects.filter(connection=connection).delete()
+        SyncCursor.objects.filter(cm_client__connection=connection).delete()
+        Connection.objects.filter(pk=connection.pk).update(full_sync_state=FullSyncState.IMPORTING)
+    connection.full_sync_state = FullSyncState.IMPORTING
+
+
+def run_client_job(job_id: int) -> None:
+    """Sync one client for one run (a Celery task body; safe to run again after a crash)."""
+    job = ClientJob.objects.select_related("run__connection", "cm_client__connection").get(
+        pk=job_id
+    )
+    if job.status not in ACTIVE_STATUSES:
+        return
+    run = job.run
+    job.status, job.attempts, job.started_at = RunStatus.RUNNING, job.attempts + 1, timezone.now()
+    job.save(update_fields=["status", "attempts", "started_at"])
+    cm_calls, sf_calls = CallCounter(), CallCounter()
+    connection = run.connection
+    cm = campaign_monitor_client(connection, cm_calls)
+    sf = salesforce_client(connection, sf_calls)
+    progress = _JobProgress(job)
+    batch = FULL_SYNC_BATCH if run.kind == RunKind.FULL else COLLECTION_BATCH
+    writer = SalesforceWriter(sf, run, job.cm_client, batch_size=batch, on_flush=progress.beat)
+    try:
+        ClientSync(cm, writer, job.cm_client, progress).run()
+        job.status = RunStatus.PARTLY_FAILED if writer.rejected else RunStatus.SUCCEEDED
+        job.cm_client.last_synced_at = timezone.now()
+        job.cm_client.connection_active = True
+        job.cm_client.save(update_fields=["last_synced_at", "connection_active"])
+    except SalesforceFailure as failure:
+        _job_failed(job, failure.error, salesforce=True)
+    except ApiError as exc:
+        _job_failed(job, exc, salesforce=False)
+    except Exception as exc:  # noqa: BLE001 - a bug must not leave the run hanging
+        logger.exception("client job %s failed", job.pk)
+        job.status = RunStatus.FAILED
+        job.last_error = f"Unexpected {type(exc).__name__}"
+        record_message(
+            job="primary sync",
+            message=f"Unexpected error while syncing client {job.cm_client.name}.",
+            details=f"{type(exc).__name__} in run {run.pk}",
+            support_code="CMS-900",
+            client_name=job.cm_client.name,
+            run=run,
+        )
+    finally:
+        cm.close()
+        sf.close()
+    _report_duplicates(job, writer)
+    job.records_written = dict(writer.written)
+    job.rejected_count = writer.rejected
+    job.cm_calls, job.sf_calls = cm_calls.total, sf_calls.total
+    job.sf_write_calls = count_write_calls(sf_calls)
+    job.percent = 100 if job.status != RunStatus.FAILED else job.percent
+    job.finished_at = timezone.now()
+    job.save()
+    finish_run_if_done(run.pk)
+
+
+def count_write_calls(calls: CallCounter) -> int:
+    """Salesforce calls that write: collections, single-record writes and Bulk 2.0 ingest."""
+    total = 0
+    for endpoint, count in calls.by_endpoint().items():
+        if endpoint.startswith("bulk2.ingest") or (
+            endpoint.startswith(("composite.sobjects.", "sobjects."))
+            and endpoint.rsplit(".", 1)[-1] in {"create", "update", "upsert", "delete"}
+        ):
+            total += count
+    return total
+
+
+def _job_failed(job: ClientJob, exc: ApiError, *, salesforce: bool) -> None:
+    job.status = RunStatus.FAILED
+    job.last_error = str(exc)[:1000]
+    connection = job.run.connection
+    code, message = _classify(exc, salesforce)
+    if isinstance(exc, AuthError):
+        field = "sf_needs_reconnect" if salesforce else "cm_needs_reconnect"
+        Connection.objects.filter(pk=connection.pk).update(**{field: True})
+        if not salesforce:
+            job.cm_client.connection_active = False
+            job.cm_client.save(update_fields=["connection_active"])
+    record_message(
+        job="primary sync",
+        message=message,
+        details=str(exc),
+        support_code=code,
+        client_name=job.cm_client.name,
+        run=job.run,
+    )
+
+
+def _classify(exc: ApiError, salesforce: bool) -> tuple[str, str]:
+    side = "Salesforce" if salesforce else "Campaign Monitor"
+    if isinstance(exc, RequestLimitExceeded):
+        return "CMS-210", "Salesforce's daily API limit is reached; the run stopped to spare calls."
+    if isinstance(exc, AuthError):
+        return ("CMS-200" if salesforce else "CMS-100"), f"{side} rejected cmsync's credentials."
+    if exc.status and 400 <= exc.status < 500 and exc.status != 429:
+        return "CMS-900", f"{side} refused a request: {exc.message}"
+    return ("CMS-230" if salesforce else "CMS-110"), f"{side} is unavailable; will retry next run."
+
+
+def _fail_run(run: SyncRun, exc: ApiError, *, salesforce: bool) -> None:
+    code, message = _classify(exc, salesforce)
+    record_message(job="full sync", message=message, details=str(exc), support_code=code, run=run)
+    if isinstance(exc, AuthError):
+        Connection.objects.filter(pk=run.connection_id).update(sf_needs_reconnect=True)
+    _mark(run, status=RunStatus.FAILED, finished_at=timezone.now(), error_summary=message)
+
+
+def finish_run_if_done(run_id: int) -> None:
+    with transaction.atomic():
+        run = SyncRun.objects.select_for_update().get(pk=run_id)
+        if run.status not in ACTIVE_STATUSES:
+            return
+        jobs = list(run.client_jobs.all())
+        if any(job.status in ACTIVE_STATUSES for job in jobs):
+            return
+        written: Counter[str] = Counter()
+        for job in jobs:
+            written.update(job.records_written)
+        run.records_written = dict(written)
+        run.rejected_count = sum(job.rejected_count for job in jobs)
+        run.cm_calls += sum(job.cm_calls for job in jobs)
+        run.sf_calls += sum(job.sf_calls for job in jobs)
+        run.sf_write_calls += sum(job.sf_write_calls for job in jobs)
+        run.status = _overall_status(jobs)
+        run.error_summary = "\n".join(
+            f"{job.cm_client.name}: {job.last_error}" for job in jobs if job.last_error
+        )
+        run.finished_at = timezone.now()
+        run.percent = 100
+        run.stage = "Finished"
+        run.save()
+        if run.kind == RunKind.FULL and not any(job.status == RunStatus.FAILED for job in jobs):
+            Connection.objects.filter(pk=run.connection_id).update(
+                full_sync_state=FullSyncState.NONE
+            )
+    if run.rejected_count:
+        record_message(
+            job="primary sync",
+            message=f"Salesforce rejected {run.rejected_count} record(s); the rest landed.",
+            details=_rejection_details(run),
+            level=Level.WARNING,
+            support_code="CMS-220",
+            run=run,
+        )
+
+
+def _overall_status(jobs: list[ClientJob]) -> str:
+    if not jobs:
+        return RunStatus.SUCCEEDED
+    failed = sum(job.status == RunStatus.FAILED for job in jobs)
+    if failed == len(jobs):
+        return RunStatus.FAILED
+    if failed or any(job.status == RunStatus.PARTLY_FAILED for job in jobs):
+        return RunStatus.PARTLY_FAILED
+    return RunStatus.SUCCEEDED
+
+
+def _rejection_details(run: SyncRun) -> str:
+    lines = [
+        f"{r.sobject} {r.cm_key}: {r.error_code} {r.message}" for r in run.rejections.all()[:20]
+    ]
+    more = run.rejected_count - len(lines)
+    if more > 0:
+        lines.append(f"… and {more} more on the run's detail page")
+    return "\n".join(lines)
+
+
+def _report_duplicates(job: ClientJob, writer: SalesforceWriter) -> None:
+    duplicates = writer.matcher.duplicates
+    if not duplicates:
+        return
+    lines = [
+        f"{d.email}: {d.sobject} {d.chosen_id} chosen among {', '.join(d.candidate_ids)}"
+        for d in duplicates[:50]
+    ]
+    record_message(
+        job="primary sync",
+        message=f"{len(duplicates)} e-mail address(es) match several Salesforce records; "
+        "the most recently modified was linked.",
+        details="\n".join(lines),
+        level=Level.INFO,
+        support_code="CMS-310",
+        client_name=job.cm_client.name,
+        run=job.run,
+    )
+
+
+# Progress and accounting ----------------------------------------------------------------------
+def _mark(run: SyncRun, **fields) -> None:
+    fields.setdefault("heartbeat_at", timezone.now())
+    for name, value in fields.items():
+        setattr(run, name, value)
+    SyncRun.objects.filter(pk=run.pk).update(**fields)
+
+
+def _add_calls(run: SyncRun, *, sf_calls: CallCounter) -> None:
+    SyncRun.objects.filter(pk=run.pk).update(
+        sf_calls=run.sf_calls + sf_calls.total,
+        sf_write_calls=run.sf_write_calls + count_write_calls(sf_calls),
+    )
+    run.refresh_from_db(fields=["sf_calls", "sf_write_calls"])
+
+
+class _JobProgress:
+    """Stage and percent of a client job, written at most every ``PROGRESS_EVERY``."""
+
+    def __init__(self, job: ClientJob) -> None:
+        self.job = job
+        self._last = timezone.now() - PROGRESS_EVERY
+
+    def __call__(self, stage: str, percent: int) -> None:
+        self.job.stage, self.job.percent = stage[:200], max(0, min(percent, 100))
+        self.beat(force=percent >= 100)
+
+    def beat(self, force: bool = False) -> None:
+        now = timezone.now()
+        if not force and now - self._last < PROGRESS_EVERY:
+            return
+        self._last = now
+        ClientJob.objects.filter(pk=self.job.pk).update(
+            stage=self.job.stage, percent=self.job.percent
+        )
+        run = self.job.run
+        average = run.client_jobs.aggregate(p=Avg("percent"))["p"] or 0
+        SyncRun.objects.filter(pk=run.pk).update(
+            heartbeat_at=now,
+            stage=f"{self.job.cm_client.name}: {self.job.stage}"[:200],
+            percent=int(average),
+        )
+
+
+# Running in this process (CLI, benchmarks, tests) -------------------------------------------------
+def run_inline(
+    connection: Connection, *, kind: str = RunKind.INCREMENTAL, trigger: str = RunTrigger.CLI
+) -> SyncRun:
+    """Request a run and execute it here, client after client, without a Celery worker."""
+    run, created = request_run(connection, kind=kind, trigger=trigger, enqueue=False)
+    if not created:
+        return run
+    execute_run(run.pk, fan_out=lambda job: run_client_job(job.pk))
+    run.refresh_from_db()
+    return run

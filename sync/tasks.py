@@ -1,0 +1,44 @@
+"""Celery tasks of the sync: thin wrappers that load ids and call the run services."""
+
+from __future__ import annotations
+
+from celery import shared_task
+
+from sync.models import Connection, RunKind, RunTrigger
+from sync.services import runs
+
+
+@shared_task(name="sync.tasks.primary_sync", acks_late=True)
+def primary_sync(run_id: int) -> None:
+    """Start a queued run and fan out one task per selected client."""
+    runs.execute_run(
+        run_id,
+        fan_out=lambda job: sync_client.apply_async(args=[job.pk]),
+    )
+
+
+@shared_task(name="sync.tasks.sync_client", acks_late=True, reject_on_worker_lost=True)
+def sync_client(job_id: int) -> None:
+    runs.run_client_job(job_id)
+
+
+@shared_task(name="sync.tasks.scheduled_primary_sync", acks_late=True)
+def scheduled_primary_sync(connection_id: int) -> str:
+    """Beat's entry point: queue a run unless sync is off or one is already running."""
+    connection = Connection.objects.filter(pk=connection_id).first()
+    if connection is None:
+        return "no such connection"
+    if not connection.sync_enabled:
+        return "sync is turned off"
+    try:
+        run, created = runs.request_run(
+            connection, kind=RunKind.INCREMENTAL, trigger=RunTrigger.SCHEDULE
+        )
+    except runs.SyncNotReady as exc:
+        return str(exc)
+    return f"queued run {run.pk}" if created else f"run {run.pk} already active"
+
+
+@shared_task(name="sync.tasks.sweep_stale_runs")
+def sweep_stale_runs() -> int:
+    return runs.sweep_stale_runs()
