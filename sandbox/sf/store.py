@@ -13,8 +13,10 @@ from __future__ import annotations
 import datetime as dt
 import re
 import threading
+import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from typing import Any
 
 from .ids import IdGenerator, normalize_id
@@ -118,6 +120,39 @@ def parse_datetime(text: str) -> dt.datetime | None:
     return moment
 
 
+@dataclass
+class ObjectPlan:
+    """What writes to one object need, computed once per schema shape (writes are hot)."""
+
+    template: dict[str, Any]
+    required: list[str]
+    unique: list[FieldDef]
+    indexed: list[FieldDef]
+    composites: list[tuple[tuple[str, ...], str]]
+    createable: frozenset[str]
+    updateable: frozenset[str]
+
+
+def _plan(definition: ObjectDef) -> ObjectPlan:
+    fields = list(definition.fields.values())
+    return ObjectPlan(
+        template={
+            f.name: (False if f.type == "boolean" and f.default is None else f.default)
+            for f in fields
+        },
+        required=[f.name for f in fields if f.required],
+        unique=[f for f in fields if f.unique],
+        indexed=[
+            f
+            for f in fields
+            if f.unique or f.external_id or (definition.name, f.name) in PARENT_INDEXED
+        ],
+        composites=[(keys, msg) for name, keys, msg in COMPOSITE_UNIQUE if name == definition.name],
+        createable=frozenset(f.name for f in fields if f.createable),
+        updateable=frozenset(f.name for f in fields if f.updateable),
+    )
+
+
 class Store:
     """Thread-safe record storage for one org. Hold ``lock`` (re-entrant) across a logical write."""
 
@@ -133,6 +168,27 @@ class Store:
         self.on_commit: Callable[[dict[str, str]], None] | None = None
         self.user_id = ""  # the acting user (CreatedById / OwnerId default)
         self.now: Callable[[], dt.datetime] = utcnow
+        self._plans: dict[str, tuple[int, ObjectPlan]] = {}
+        self._stamp_second = -1
+        self._stamp_prefix = ""
+
+    def plan(self, definition: ObjectDef) -> ObjectPlan:
+        cached = self._plans.get(definition.name)
+        if cached is None or cached[0] != len(definition.fields):
+            cached = (len(definition.fields), _plan(definition))
+            self._plans[definition.name] = cached
+        return cached[1]
+
+    def stamp(self) -> str:
+        """The current time as a Salesforce datetime string (cheap: formats once a second)."""
+        if self.now is not utcnow:
+            return self.stamp()
+        moment = time.time()
+        second = int(moment)
+        if second != self._stamp_second:
+            self._stamp_second = second
+            self._stamp_prefix = time.strftime("%Y-%m-%dT%H:%M:%S.", time.gmtime(second))
+        return f"{self._stamp_prefix}{int((moment - second) * 1000):03d}+0000"
 
     # Transactions ----------------------------------------------------------------------------
     @contextmanager
@@ -215,11 +271,7 @@ class Store:
 
     # Indexes ---------------------------------------------------------------------------------
     def _indexed_fields(self, definition: ObjectDef) -> list[FieldDef]:
-        return [
-            f
-            for f in definition.fields.values()
-            if f.unique or f.external_id or (definition.name, f.name) in PARENT_INDEXED
-        ]
+        return self.plan(definition).indexed
 
     @staticmethod
     def index_key(field_def: FieldDef, value: Any) -> Any:
@@ -242,12 +294,11 @@ class Store:
                 continue
             index = self._indexes.setdefault((sobject, field_def.name), {})
             index.setdefault(self.index_key(field_def, value), set()).add(record_id)
-        for name, fields, _message in COMPOSITE_UNIQUE:
-            if name == sobject:
-                key = self._composite_key(record, fields)
-                if key is not None:
-                    index = self._composite.setdefault((sobject, fields), {})
-                    index.setdefault(key, set()).add(record_id)
+        for fields, _message in self.plan(definition).composites:
+            key = self._composite_key(record, fields)
+            if key is not None:
+                index = self._composite.setdefault((sobject, fields), {})
+                index.setdefault(key, set()).add(record_id)
 
     def _unindex(self, sobject: str, record: dict[str, Any]) -> None:
         if record.get("IsDeleted"):
@@ -264,12 +315,11 @@ class Store:
                 ids.discard(record_id)
                 if not ids:
                     del index[self.index_key(field_def, value)]
-        for name, fields, _message in COMPOSITE_UNIQUE:
-            if name == sobject:
-                key = self._composite_key(record, fields)
-                ids = self._composite.get((sobject, fields), {}).get(key)
-                if ids is not None:
-                    ids.discard(record_id)
+        for fields, _message in self.plan(definition).composites:
+            key = self._composite_key(record, fields)
+            ids = self._composite.get((sobject, fields), {}).get(key)
+            if ids is not None:
+                ids.discard(record_id)
 
     @staticmethod
     def _composite_key(record: dict[str, Any], fields: tuple[str, ...]) -> tuple | None:
@@ -394,15 +444,9 @@ class Store:
 
     # Validation ------------------------------------------------------------------------------
     def _check_writable(self, definition: ObjectDef, values: dict[str, Any], creating: bool):
-        denied = [
-            name
-            for name in values
-            if not (
-                definition.fields[name].createable
-                if creating
-                else definition.fields[name].updateable
-            )
-        ]
+        plan = self.plan(definition)
+        allowed = plan.createable if creating else plan.updateable
+        denied = [name for name in values if name not in allowed]
         if denied:
             verb = "create" if creating else "update"
             raise SfError(
@@ -468,9 +512,9 @@ class Store:
 
     def _check_required(self, definition: ObjectDef, record: dict[str, Any]) -> None:
         missing = [
-            f.name
-            for f in definition.fields.values()
-            if f.required and (record.get(f.name) is None or record.get(f.name) == "")
+            name
+            for name in self.plan(definition).required
+            if record.get(name) is None or record.get(name) == ""
         ]
         if missing:
             raise SfError(
@@ -481,34 +525,30 @@ class Store:
 
     def _check_unique(self, definition: ObjectDef, record: dict[str, Any]) -> None:
         record_id = record["Id"]
-        for field_def in definition.fields.values():
-            if not field_def.unique:
-                continue
+        plan = self.plan(definition)
+        for field_def in plan.unique:
             value = record.get(field_def.name)
             if value is None or value == "":
                 continue
-            others = [i for i in self.find_by(definition.name, field_def, value) if i != record_id]
-            if others:
+            index = self._indexes.get((definition.name, field_def.name), {})
+            others = index.get(self.index_key(field_def, value), ())
+            if others and (len(others) > 1 or record_id not in others):
+                other = min(i for i in others if i != record_id)
                 raise SfError(
                     "DUPLICATE_VALUE",
                     f"duplicate value found: {field_def.name} duplicates value on record with "
-                    f"id: {others[0]}",
+                    f"id: {other}",
                 )
-        for name, fields, message in COMPOSITE_UNIQUE:
-            if name != definition.name:
-                continue
+        for fields, message in plan.composites:
             key = self._composite_key(record, fields)
             if key is None:
                 continue
-            others = self._composite.get((name, fields), {}).get(key, set()) - {record_id}
-            if others:
+            others = self._composite.get((definition.name, fields), {}).get(key, set())
+            if others and (len(others) > 1 or record_id not in others):
                 raise SfError("DUPLICATE_VALUE", message.format(**record))
 
     def _template(self, definition: ObjectDef) -> dict[str, Any]:
-        return {
-            f.name: (False if f.type == "boolean" and f.default is None else f.default)
-            for f in definition.fields.values()
-        }
+        return dict(self.plan(definition).template)
 
     # Writes ----------------------------------------------------------------------------------
     def create(self, definition: ObjectDef, values: dict[str, Any]) -> dict[str, Any]:
@@ -523,7 +563,7 @@ class Store:
         with self.atomic():
             record = self._template(definition)
             record.update(values)
-            stamp = sf_datetime(self.now())
+            stamp = self.stamp()
             record.update(
                 Id=self.ids.new(definition.key_prefix),
                 IsDeleted=False,
@@ -561,7 +601,7 @@ class Store:
         with self.atomic():
             record = dict(current)
             record.update(values)
-            stamp = sf_datetime(self.now())
+            stamp = self.stamp()
             record.update(
                 LastModifiedDate=stamp,
                 SystemModstamp=stamp,
@@ -636,7 +676,7 @@ class Store:
                 self._remove(definition.name, record_id)
             else:
                 record = dict(current)
-                stamp = sf_datetime(self.now())
+                stamp = self.stamp()
                 record.update(IsDeleted=True, SystemModstamp=stamp, LastModifiedDate=stamp)
                 self._put(definition.name, record)
             self._after_delete(definition, current)
