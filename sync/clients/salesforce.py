@@ -24,7 +24,7 @@ from simple_salesforce import Salesforce
 from simple_salesforce.format import format_soql
 
 from .counting import CallCounter
-from .errors import ApiError, AuthError, PermanentError
+from .errors import ApiError, AuthError, PermanentError, RateLimited
 from .salesforce_auth import (
     DEFAULT_SCOPE,
     authorize_url,
@@ -267,7 +267,13 @@ class SalesforceClient:
         except ApiError:
             raise
         except Exception as exc:  # simple-salesforce / requests errors, mapped to typed ones
-            raise map_salesforce_error(exc, endpoint) from exc
+            raise self._mapped(exc, endpoint) from exc
+
+    def _mapped(self, exc: BaseException, endpoint: str) -> ApiError:
+        error = map_salesforce_error(exc, endpoint)
+        if isinstance(error, RateLimited) and error.retry_after is None:
+            error.retry_after = self._session.last_retry_after
+        return error
 
     def _restful(self, endpoint: str, path: str, method: str, body: Any = None, **kw: Any) -> Any:
         if body is not None:
@@ -381,7 +387,7 @@ class SalesforceClient:
             except ApiError:
                 raise
             except Exception as exc:
-                raise map_salesforce_error(exc, endpoint) from exc
+                raise self._mapped(exc, endpoint) from exc
             yield strip_attributes(row)
 
     def query_count(self, soql: str) -> int:

@@ -179,6 +179,7 @@ class SalesforceSession(requests.Session):
         self._rng = rng or random.Random()
         self.api_usage: ApiUsage | None = None
         self.limit_exceeded: RequestLimitExceeded | None = None
+        self.last_retry_after: float | None = None  # from the last 429's Retry-After
         # The current access token; any Bearer header sent through here is rewritten to it, so
         # handlers that copied the headers earlier (simple-salesforce's bulk2) follow a refresh.
         self.access_token: str | None = None
@@ -234,6 +235,8 @@ class SalesforceSession(requests.Session):
                 response.close()
                 self._refresh(sent_token)
                 continue
+            if status == 429:
+                self.last_retry_after = parse_retry_after(response.headers.get("Retry-After"))
             if status == 403 and salesforce_error_code(response) == "REQUEST_LIMIT_EXCEEDED":
                 self._latch_limit_exceeded(response, endpoint)
             return response
