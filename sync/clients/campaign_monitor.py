@@ -6,7 +6,8 @@ Construct one per account and thread::
     client = CampaignMonitorClient(oauth_tokens=tokens, on_token_refresh=save)  # OAuth bearer
 
 Constructor knobs: ``base_url`` (default ``https://api.createsend.com/api/v3.3``; the OAuth base
-is the same URL without ``/api/v3.3``), ``ca_bundle`` (CA file path; None = system trust),
+is the same URL without ``/api/v3.3``), ``ca_bundle`` (CA file path; None = the operating
+system's CA file),
 ``timeout`` ((connect, read) seconds, applied to every call), ``max_retries`` (5),
 ``backoff_base`` / ``backoff_cap`` (seconds), ``sleep`` (injectable for tests), ``calls`` (a
 :class:`~sync.clients.counting.CallCounter` to share across clients of one sync run; otherwise
@@ -48,6 +49,7 @@ Public methods (all IDs are CM's 32-hex strings)
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from datetime import date, datetime
 from itertools import islice
@@ -638,7 +640,7 @@ def exchange_code(
     code: str,
     *,
     base_url: str = DEFAULT_OAUTH_BASE,
-    ca_bundle: str | None = None,
+    ca_bundle: str | os.PathLike[str] | None = None,
     timeout: Timeout = DEFAULT_TIMEOUT,
     calls: CallCounter | None = None,
     user_agent: str = DEFAULT_USER_AGENT,

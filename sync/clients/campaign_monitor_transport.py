@@ -21,12 +21,14 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 import random
+import ssl
 import threading
 import time
 from collections.abc import Callable, Iterator, Mapping
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, Self
 from urllib.parse import quote
 
 import requests
@@ -86,7 +88,7 @@ class CMTransport:
         oauth_tokens: OAuthTokens | None = None,
         on_token_refresh: Callable[[OAuthTokens], None] | None = None,
         base_url: str = DEFAULT_API_BASE,
-        ca_bundle: str | None = None,
+        ca_bundle: str | os.PathLike[str] | None = None,
         timeout: Timeout = DEFAULT_TIMEOUT,
         max_retries: int = 5,
         backoff_base: float = 0.5,
@@ -110,6 +112,7 @@ class CMTransport:
         self.base_url = base_url.rstrip("/")
         self.oauth_base_url = oauth_base_from_api_base(self.base_url)
         self.ca_bundle = str(ca_bundle) if ca_bundle else None
+        self._verify: str | bool = self.ca_bundle or system_ca_bundle()
         self.timeout = timeout
         self.max_retries = max_retries
         self.backoff_base = backoff_base
@@ -137,7 +140,7 @@ class CMTransport:
     def close(self) -> None:
         self.session.close()
 
-    def __enter__(self):
+    def __enter__(self) -> Self:
         return self
 
     def __exit__(self, *exc_info: object) -> None:
@@ -283,7 +286,7 @@ class CMTransport:
             headers=headers,
             auth=auth,
             timeout=self.timeout,
-            verify=self.ca_bundle if self.ca_bundle else True,
+            verify=self._verify,
             allow_redirects=False,
         )
 
@@ -380,6 +383,15 @@ def request_tokens(transport: CMTransport, form: Mapping[str, str]) -> OAuthToke
             endpoint=endpoint,
         )
     return OAuthTokens.from_response(data, obtained_at=datetime.now(UTC))
+
+
+def system_ca_bundle() -> str | bool:
+    """The operating system's CA file (``SSL_CERT_FILE`` wins), else requests' own bundle."""
+    paths = ssl.get_default_verify_paths()
+    for candidate in (paths.cafile, paths.openssl_cafile):
+        if candidate and os.path.isfile(candidate):
+            return candidate
+    return True
 
 
 def check_pagesize(pagesize: int) -> None:

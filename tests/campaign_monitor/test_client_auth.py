@@ -190,3 +190,20 @@ def test_untrusted_certificate_is_refused(cm_sandbox):
         client.get_clients()
     assert "certificate" in str(caught.value)
     assert client.calls.total == 1
+
+
+def test_refresh_happens_at_most_once_per_call(make_cm_sandbox):
+    sandbox = make_cm_sandbox(seed="empty", token_lifetime_seconds=0)  # every token born expired
+    tokens = connect(sandbox)
+    saved: list[OAuthTokens] = []
+    client = CampaignMonitorClient(
+        oauth_tokens=tokens,
+        on_token_refresh=saved.append,
+        base_url=sandbox.api_base,
+        ca_bundle=sandbox.ca_file,
+    )
+    with pytest.raises(AuthError) as caught:
+        client.get_clients()
+    assert caught.value.code == 121
+    assert len(saved) == 1
+    assert client.calls.by_endpoint() == {"account.clients": 2, "oauth.token": 1}

@@ -19,13 +19,13 @@ class Sleeps(list):
         self.append(seconds)
 
 
-def make_client(sandbox, **options) -> CampaignMonitorClient:
+def make_client(sandbox, sleeps: Sleeps | None = None, **options) -> CampaignMonitorClient:
     defaults = {
         "base_url": sandbox.api_base,
         "ca_bundle": sandbox.ca_file,
         "backoff_base": 0.01,
         "backoff_cap": 30.0,
-        "sleep": Sleeps(),
+        "sleep": sleeps if sleeps is not None else Sleeps(),
     }
     return CampaignMonitorClient(api_key=sandbox.api_key, **{**defaults, **options})
 
@@ -51,38 +51,42 @@ def setup(cm_sandbox):
 @pytest.mark.parametrize("kind", ["500", "503", "drop"])
 def test_server_errors_and_dropped_connections_are_retried(cm_sandbox, setup, kind):
     cm_sandbox.set_faults(f"{kind}:x2@lists.details")
-    client = make_client(cm_sandbox)
+    sleeps = Sleeps()
+    client = make_client(cm_sandbox, sleeps)
 
     details = client.get_list(setup["list_id"])
 
     assert details["ListID"] == setup["list_id"]
     assert cm_sandbox.stats() == {"lists.details": 3}
     assert client.calls.by_endpoint() == {"lists.details": 3}
-    assert len(client._sleep) == 2
-    assert all(0 <= delay <= 0.01 * 2 ** (i) for i, delay in enumerate(client._sleep))
+    assert len(sleeps) == 2
+    assert all(0 <= delay <= 0.01 * 2 ** (i) for i, delay in enumerate(sleeps))
 
 
 def test_429_honours_retry_after(cm_sandbox, setup):
     cm_sandbox.set_faults("429:x1@lists.active", retry_after=3)
-    client = make_client(cm_sandbox)
+    sleeps = Sleeps()
+    client = make_client(cm_sandbox, sleeps)
 
     subscribers = list(client.iter_active_subscribers(setup["list_id"]))
 
     assert subscribers
-    assert client._sleep == [3.0]
+    assert sleeps == [3.0]
     assert cm_sandbox.stats() == {"lists.active": 2}
 
 
 def test_retry_after_is_capped(cm_sandbox, setup):
     cm_sandbox.set_faults("429:x1@lists.stats", retry_after=600)
-    client = make_client(cm_sandbox, backoff_cap=5.0)
+    sleeps = Sleeps()
+    client = make_client(cm_sandbox, sleeps, backoff_cap=5.0)
     client.get_list_stats(setup["list_id"])
-    assert client._sleep == [5.0]
+    assert sleeps == [5.0]
 
 
 def test_slow_answer_times_out_and_is_retried(cm_sandbox, setup):
     put_faults(cm_sandbox, {"spec": "slow:x1@clients.tags", "slow_seconds": 2.0})
-    client = make_client(cm_sandbox, timeout=(5.0, 0.5))
+    sleeps = Sleeps()
+    client = make_client(cm_sandbox, sleeps, timeout=(5.0, 0.5))
 
     tags = client.get_tags(setup["client_id"])
 
@@ -90,7 +94,7 @@ def test_slow_answer_times_out_and_is_retried(cm_sandbox, setup):
     # The slow attempt timed out and was repeated (a loaded machine may need one more).
     assert cm_sandbox.stats()["clients.tags"] >= 2
     assert client.calls.by_endpoint() == cm_sandbox.stats()
-    assert len(client._sleep) == cm_sandbox.stats()["clients.tags"] - 1
+    assert len(sleeps) == cm_sandbox.stats()["clients.tags"] - 1
 
 
 def test_fault_midway_through_paging_is_retried_without_losing_rows(cm_sandbox, setup):
@@ -108,13 +112,14 @@ def test_fault_midway_through_paging_is_retried_without_losing_rows(cm_sandbox, 
 
 
 def test_permanent_4xx_is_not_retried(cm_sandbox, setup):
-    client = make_client(cm_sandbox)
+    sleeps = Sleeps()
+    client = make_client(cm_sandbox, sleeps)
     with pytest.raises(PermanentError) as caught:
         client.unsuppress(setup["client_id"], "never-suppressed@example.com")
     assert (caught.value.code, caught.value.status) == (176, 400)
     assert caught.value.endpoint == "clients.unsuppress"
     assert cm_sandbox.stats() == {"clients.unsuppress": 1}
-    assert client._sleep == []
+    assert sleeps == []
 
 
 def test_bad_order_field_is_a_permanent_error_after_one_call(cm_sandbox, setup):
