@@ -21,7 +21,7 @@ on a laptop-class core, to re-run by hand::
 from sandbox.cm import build_app; t=time.perf_counter(); \
 build_app(SandboxConfig(subscribers=20000, events=1_000_000)); print(time.perf_counter()-t)"
 
-(about 10-15 s for a million events; memory grows by roughly 10 bytes per event).
+(about 5 s and 75 MB peak RSS for 20,000 subscribers and a million events).
 """
 
 from __future__ import annotations

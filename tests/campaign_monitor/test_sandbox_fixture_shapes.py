@@ -75,7 +75,7 @@ def ok(response: requests.Response, status: int = 200) -> Any:
     return response.json()
 
 
-# --- the compare helper itself ------------------------------------------------------------------
+# --- the compare helper itself -------------------------------------------------------------------
 
 
 def test_shape_check_rejects_a_missing_key_a_wrong_type_and_an_empty_page():
@@ -89,7 +89,7 @@ def test_shape_check_rejects_a_missing_key_a_wrong_type_and_an_empty_page():
         assert_shape({**fixture("campaign_opens.json"), "Results": []}, "campaign_opens.json")
 
 
-# --- helpers that find demo data ----------------------------------------------------------------
+# --- helpers that find demo data -----------------------------------------------------------------
 
 
 def first_client(cm) -> str:
@@ -118,7 +118,7 @@ def active_member(cm, list_id: str, *, with_mobile: bool) -> str:
     raise AssertionError("the demo list has no suitable subscriber")
 
 
-# --- account and clients ------------------------------------------------------------------------
+# --- account and clients -------------------------------------------------------------------------
 
 
 def test_account_and_client_reads_match_the_samples(cm_sandbox):
@@ -204,10 +204,14 @@ def _make_everyone_appear(cm, list_id: str) -> None:
         fields = [f.name for f in lst.fields]
         assert fields, "the demo list has custom fields"
     rows = [
-        {"EmailAddress": f"{state}@example.com", "Name": state.title(), "ConsentToTrack": "Yes",
-         "CustomFields": [{"Key": fields[0], "Value": "x"}]}
+        {
+            "EmailAddress": f"{state}@example.com",
+            "Name": state.title(),
+            "ConsentToTrack": "Yes",
+            "CustomFields": [{"Key": fields[0], "Value": "x"}],
+        }
         for state in ("unsubscribed", "bounced", "deleted")
-    ]  # fmt: skip
+    ]
     ok(cm.call("POST", f"/subscribers/{list_id}/import.json", json={"Subscribers": rows}), 201)
     unsubscribe = {"EmailAddress": rows[0]["EmailAddress"]}
     cm.call("POST", f"/subscribers/{list_id}/unsubscribe.json", json=unsubscribe)
@@ -252,8 +256,12 @@ def test_unconfirmed_subscribers_match_the_sample(cm_empty_sandbox):
     list_id = ok(cm.call("POST", f"/lists/{client_id}.json", json=body), 201)
     field = {"FieldName": "website", "DataType": "Text"}
     ok(cm.call("POST", f"/lists/{list_id}/customfields.json", json=field), 201)
-    person = {"EmailAddress": "new@example.com", "Name": "New", "ConsentToTrack": "Yes",
-              "CustomFields": [{"Key": "website", "Value": "https://example.com"}]}  # fmt: skip
+    person = {
+        "EmailAddress": "new@example.com",
+        "Name": "New",
+        "ConsentToTrack": "Yes",
+        "CustomFields": [{"Key": "website", "Value": "https://example.com"}],
+    }
     ok(cm.call("POST", f"/subscribers/{list_id}.json", json=person), 201)
     assert_shape(
         ok(cm.call("GET", f"/lists/{list_id}/unconfirmed.json")), "unconfirmed_subscribers.json"
@@ -339,10 +347,14 @@ def test_creating_a_campaign_answers_a_bare_id_like_the_sample(cm_sandbox):
     cm = cm_sandbox
     client_id = first_client(cm)
     body = {
-        "Name": "Shape check", "Subject": "Hello", "FromName": "Us",
-        "FromEmail": "us@example.com", "ReplyTo": "us@example.com",
-        "HtmlUrl": "https://example.com/email.html", "ListIDs": [first_list(cm, client_id)],
-    }  # fmt: skip
+        "Name": "Shape check",
+        "Subject": "Hello",
+        "FromName": "Us",
+        "FromEmail": "us@example.com",
+        "ReplyTo": "us@example.com",
+        "HtmlUrl": "https://example.com/email.html",
+        "ListIDs": [first_list(cm, client_id)],
+    }
     assert_shape(
         ok(cm.call("POST", f"/campaigns/{client_id}.json", json=body), 201), "create_campaign.json"
     )
@@ -369,9 +381,12 @@ def test_oauth_answers_match_the_samples(cm_sandbox):
     )
     code = authorize.headers["Location"].split("code=")[1].split("&")[0]
     form = {
-        "grant_type": "authorization_code", "client_id": cm.oauth_client_id,
-        "client_secret": cm.oauth_client_secret, "redirect_uri": redirect, "code": code,
-    }  # fmt: skip
+        "grant_type": "authorization_code",
+        "client_id": cm.oauth_client_id,
+        "client_secret": cm.oauth_client_secret,
+        "redirect_uri": redirect,
+        "code": code,
+    }
     tokens = ok(requests.post(cm.url + "/oauth/token", data=form, verify=cm.ca_file))
     assert_shape(tokens, "oauth_exchange_token.json")
     again = requests.post(cm.url + "/oauth/token", data=form, verify=cm.ca_file)
