@@ -329,6 +329,8 @@ class CMTransport:
                 endpoint=endpoint,
                 params={**params, "page": page, "pagesize": pagesize},
             )
+            if not isinstance(envelope, dict):
+                raise PermanentError("Paged response without a Results envelope", endpoint=endpoint)
             results = envelope.get("Results") or []
             yield from results
             pages = int(envelope.get("NumberOfPages") or 0)
