@@ -71,8 +71,29 @@ def decrypt(stored: str) -> str:
         ) from None
 
 
+class _SecretAttribute:
+    """Wraps whatever is assigned to the model attribute in a :class:`Secret`."""
+
+    def __init__(self, name: str) -> None:
+        self.name = name
+
+    def __get__(self, instance: Any, owner: Any = None) -> Any:
+        if instance is None:
+            return self
+        return instance.__dict__.get(self.name, "")
+
+    def __set__(self, instance: Any, value: Any) -> None:
+        if value and not isinstance(value, Secret):
+            value = Secret(str(value))
+        instance.__dict__[self.name] = value or ""
+
+
 class EncryptedTextField(models.TextField):
     """Stores ``Secret`` values encrypted; empty values are stored as ''."""
+
+    def contribute_to_class(self, cls: Any, name: str, *args: Any, **kwargs: Any) -> None:
+        super().contribute_to_class(cls, name, *args, **kwargs)
+        setattr(cls, self.attname, _SecretAttribute(self.attname))
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         kwargs.setdefault("blank", True)

@@ -204,6 +204,9 @@ class SyncRun(models.Model):
     requested_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
+    only_client = models.ForeignKey(
+        CMClient, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
     created_at = models.DateTimeField(default=timezone.now)
     started_at = models.DateTimeField(null=True, blank=True)
     finished_at = models.DateTimeField(null=True, blank=True)
@@ -261,6 +264,9 @@ class ClientJob(models.Model):
         ordering = ["cm_client__name"]
         constraints = [models.UniqueConstraint(fields=["run", "cm_client"], name="uniq_client_job")]
 
+    def __str__(self) -> str:
+        return f"run {self.run_id} / {self.cm_client}"
+
 
 class RecordRejection(models.Model):
     """A record Salesforce refused during a run; the rest of its batch still landed."""
@@ -271,7 +277,10 @@ class RecordRejection(models.Model):
     cm_key = models.CharField(max_length=255)
     error_code = models.CharField(max_length=80)
     message = models.TextField()
+    # What cmsync tried to write, so the next run can try again (the CM cursor moved on).
+    payload = models.JSONField(default=dict)
     created_at = models.DateTimeField(default=timezone.now)
+    resolved_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering = ["pk"]

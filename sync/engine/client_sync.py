@@ -57,11 +57,11 @@ class ClientSync:
 
     def run(self) -> None:
         self.progress("Reading client and lists", 2)
+        self.writer.retry_parked()
         self.writer.add(CLIENT_OBJECT, records.client_record(self.client_id, self.cm_client.name))
         lists = self.cm.get_lists(self.client_id)
         for cm_list in lists:
             self.writer.add(LIST_OBJECT, records.list_record(self.client_id, cm_list))
-        self.writer.flush()
         for index, cm_list in enumerate(lists):
             self.progress(
                 f"Subscribers of list {cm_list.get('Name', '')}",
@@ -113,7 +113,7 @@ class ClientSync:
             if sent and (newest is None or sent > newest):
                 newest = sent
         if newest:
-            self._save_cursor(stream, newest)
+            self.writer.checkpoint(stream, lambda: self._save_cursor(stream, newest))
 
     def _sync_campaign(self, campaign: dict[str, Any]) -> None:
         campaign_id = campaign["CampaignID"]
@@ -144,7 +144,11 @@ class ClientSync:
                 ),
                 lambda item: item.get("Date"),
             )
-        self._save_marker(summary_stream, summary_print)
+        self.writer.checkpoint(
+            summary_stream,
+            lambda: self._save_marker(summary_stream, summary_print),
+            TRACKING_OBJECT,
+        )
 
     def _sync_recipients(self, campaign: dict[str, Any]) -> None:
         """'Sent' events: the recipients report, read once per campaign (it has no date filter)."""
@@ -158,8 +162,8 @@ class ClientSync:
                 TRACKING_OBJECT,
                 records.tracking_record(self.client_id, campaign_id, records.SENT, item, sent_date),
             )
-        self.writer.flush(TRACKING_OBJECT)
-        self._save_cursor(stream, records.parse_cm_date(sent_date) or EPOCH)
+        position = records.parse_cm_date(sent_date) or EPOCH
+        self.writer.checkpoint(stream, lambda: self._save_cursor(stream, position), TRACKING_OBJECT)
 
     # Streams and cursors ---------------------------------------------------------------------
     def _consume(
@@ -170,23 +174,17 @@ class ClientSync:
         to_record: Callable[[dict[str, Any]], dict[str, Any]],
         date_of: Callable[[dict[str, Any]], str | None],
     ) -> None:
-        """Write a date-ordered stream, moving its cursor after every flushed batch."""
+        """Write a date-ordered stream; its cursor moves whenever the rows it covers are written
+        (after each flushed batch, so a stopped run resumes at the last batch)."""
         newest: dt.datetime | None = None
-        pending = 0
         for item in rows:
-            self.writer.add(sobject, to_record(item))
-            pending += 1
             moment = records.parse_cm_date(date_of(item))
             if moment and (newest is None or moment > newest):
                 newest = moment
-            if pending >= self.writer.batch_size:
-                # add() flushed the batch that just filled, so everything up to ``newest`` landed.
-                pending = 0
-                if newest:
-                    self._save_cursor(stream, newest)
-        self.writer.flush(sobject)
-        if newest:
-            self._save_cursor(stream, newest)
+                self.writer.checkpoint(
+                    stream, lambda at=newest: self._save_cursor(stream, at), sobject
+                )
+            self.writer.add(sobject, to_record(item))
 
     def _since(self, stream: str) -> dt.datetime | None:
         cursor = self._cursor(stream)

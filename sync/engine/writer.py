@@ -55,6 +55,9 @@ class SalesforceWriter:
         self.owner_id = cm_client.owner_id
         self.matcher = ContactMatcher(sf)
         self._buffers: dict[str, list[dict[str, Any]]] = defaultdict(list)
+        # Work to do once data is in Salesforce (cursor moves), keyed so a later position
+        # replaces an earlier one: {sobject or None: {key: callback}}.
+        self._checkpoints: dict[str | None, dict[str, Callable[[], None]]] = defaultdict(dict)
         self.written: dict[str, int] = defaultdict(int)
         self.rejected = 0
         self.skipped_unchanged = 0
@@ -65,14 +68,27 @@ class SalesforceWriter:
         if len(buffer) >= self.batch_size:
             self.flush(sobject)
 
+    def checkpoint(
+        self, key: str, callback: Callable[[], None], sobject: str | None = None
+    ) -> None:
+        """Run ``callback`` once every row added so far (of ``sobject``, or of all objects when
+        None) is in Salesforce. Registering the same key again replaces the earlier callback."""
+        self._checkpoints[sobject][key] = callback
+
     def flush(self, sobject: str | None = None) -> None:
-        for name in [sobject] if sobject else list(self._buffers):
+        """Write buffered rows (of one object, or all) and then run the checkpoints they cover."""
+        names = [sobject] if sobject else list(self._buffers)
+        for name in names:
             rows, self._buffers[name] = self._buffers[name], []
             if rows:
                 try:
                     self._write(name, rows)
                 except ApiError as exc:
                     raise SalesforceFailure(exc) from exc
+        for name in [sobject] if sobject else list(self._checkpoints):
+            callbacks, self._checkpoints[name] = self._checkpoints[name], {}
+            for callback in callbacks.values():
+                callback()
         if self.on_flush:
             self.on_flush()
 
@@ -114,6 +130,7 @@ class SalesforceWriter:
                         cm_key=key,
                         error_code=first.code if first else "UNKNOWN_ERROR",
                         message=result.error_text or "rejected without a reason",
+                        payload=row,
                     )
                 )
         self._save(succeeded, rejections)
@@ -145,9 +162,35 @@ class SalesforceWriter:
             )
         return known
 
+    def retry_parked(self) -> int:
+        """Queue again the records Salesforce refused in earlier runs (their cursors moved on).
+
+        Each key is retried once per run; a success resolves every open rejection of that key.
+        """
+        parked = (
+            RecordRejection.objects.filter(cm_client=self.cm_client, resolved_at__isnull=True)
+            .exclude(run=self.run)
+            .order_by("cm_key", "-pk")
+        )
+        seen: set[tuple[str, str]] = set()
+        for rejection in parked.iterator():
+            marker = (rejection.sobject, rejection.cm_key)
+            if marker in seen or not rejection.payload:
+                continue
+            seen.add(marker)
+            self.add(rejection.sobject, rejection.payload)
+        return len(seen)
+
     @transaction.atomic
     def _save(self, succeeded: list[SyncedRecord], rejections: list[RecordRejection]) -> None:
         if succeeded:
+            for sobject in {row.sobject for row in succeeded}:
+                RecordRejection.objects.filter(
+                    cm_client=self.cm_client,
+                    sobject=sobject,
+                    cm_key__in=[row.cm_key for row in succeeded if row.sobject == sobject],
+                    resolved_at__isnull=True,
+                ).update(resolved_at=timezone.now())
             SyncedRecord.objects.bulk_create(
                 succeeded,
                 batch_size=500,

@@ -71,6 +71,7 @@ def request_run(
     trigger: str = RunTrigger.MANUAL,
     user=None,
     enqueue: bool = True,
+    only_client: str | None = None,
 ) -> tuple[SyncRun, bool]:
     """Queue a run unless one is active; returns (run, created)."""
     if not connection.cm_connected or not connection.sf_connected:
@@ -93,6 +94,9 @@ def request_run(
             trigger=trigger,
             requested_by=user,
             heartbeat_at=timezone.now(),
+            only_client=locked.clients.filter(cm_client_id=only_client, selected=True).first()
+            if only_client and kind == RunKind.INCREMENTAL
+            else None,
         )
         if enqueue:
             from sync.tasks import primary_sync
@@ -153,10 +157,10 @@ def execute_run(run_id: int, fan_out: Callable[[ClientJob], None]) -> None:
         except ApiError as exc:
             _fail_run(run, exc, salesforce=True)
             return
-    jobs = [
-        ClientJob.objects.get_or_create(run=run, cm_client=client)[0]
-        for client in connection.clients.filter(selected=True)
-    ]
+    clients = connection.clients.filter(selected=True)
+    if run.only_client_id:
+        clients = clients.filter(pk=run.only_client_id)
+    jobs = [ClientJob.objects.get_or_create(run=run, cm_client=client)[0] for client in clients]
     for job in jobs:
         if job.status in ACTIVE_STATUSES:
             fan_out(job)
@@ -418,10 +422,16 @@ class _JobProgress:
 
 # Running in this process (CLI, benchmarks, tests) -------------------------------------------------
 def run_inline(
-    connection: Connection, *, kind: str = RunKind.INCREMENTAL, trigger: str = RunTrigger.CLI
+    connection: Connection,
+    *,
+    kind: str = RunKind.INCREMENTAL,
+    trigger: str = RunTrigger.CLI,
+    only_client: str | None = None,
 ) -> SyncRun:
     """Request a run and execute it here, client after client, without a Celery worker."""
-    run, created = request_run(connection, kind=kind, trigger=trigger, enqueue=False)
+    run, created = request_run(
+        connection, kind=kind, trigger=trigger, enqueue=False, only_client=only_client
+    )
     if not created:
         return run
     execute_run(run.pk, fan_out=lambda job: run_client_job(job.pk))

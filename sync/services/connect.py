@@ -1,0 +1,272 @@
+"""Connecting, reconnecting and disconnecting Campaign Monitor and Salesforce."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+from django.conf import settings
+from django.db import transaction
+from django.utils import timezone
+
+from sync.clients.campaign_monitor import CampaignMonitorClient, OAuthTokens
+from sync.clients.errors import ApiError, AuthError, PermanentError
+from sync.clients.salesforce import SalesforceClient, SalesforceTokens
+from sync.clients.salesforce_schema import ensure_schema
+from sync.models import CMAuthMethod, CMClient, Connection, Plan
+from sync.services import schedule
+from sync.services.api import ca_bundle, salesforce_client
+from sync.services.status import get_connection
+
+
+class ConnectError(Exception):
+    """A connection attempt failed; the message says what is wrong and what to do."""
+
+
+@dataclass
+class ClientChoice:
+    cm_client_id: str
+    name: str
+
+
+def get_or_create_connection() -> Connection:
+    return get_connection() or Connection.objects.create(cm_base_url=settings.CM_API_BASE_URL)
+
+
+# Campaign Monitor -----------------------------------------------------------------------------
+def _cm_client(
+    base_url: str, api_key: str | None, tokens: OAuthTokens | None
+) -> CampaignMonitorClient:
+    return CampaignMonitorClient(
+        api_key,
+        oauth_tokens=tokens,
+        base_url=base_url,
+        ca_bundle=ca_bundle(),
+        timeout=settings.CMSYNC_HTTP_TIMEOUT,
+        max_retries=2,
+    )
+
+
+def read_cm_clients(
+    base_url: str, *, api_key: str | None = None, tokens: OAuthTokens | None = None
+) -> list[ClientChoice]:
+    """The clients the credentials reach; raises ConnectError with a plain explanation."""
+    client = _cm_client(base_url, api_key, tokens)
+    try:
+        rows = client.get_clients()
+    except AuthError as exc:
+        what = "API key" if api_key else "authorisation"
+        raise ConnectError(
+            f"Campaign Monitor rejected the {what} (code {exc.code}: {exc.message}). "
+            "Use an account-level API key (Account settings → API keys) or authorise again."
+        ) from None
+    except ApiError as exc:
+        raise ConnectError(
+            f"Campaign Monitor could not be reached at {base_url}: {exc.message}."
+        ) from None
+    finally:
+        client.close()
+    if not rows:
+        raise ConnectError("These credentials reach no Campaign Monitor client.")
+    return [ClientChoice(row["ClientID"], row["Name"]) for row in rows]
+
+
+@transaction.atomic
+def connect_campaign_monitor(
+    connection: Connection,
+    *,
+    base_url: str,
+    api_key: str | None = None,
+    tokens: OAuthTokens | None = None,
+    select: str | Iterable[str] | None = None,
+) -> list[CMClient]:
+    """Store working CM credentials and the account's clients.
+
+    ``select``: "all", a list of client ids, or None (a single-client account selects its
+    client; an agency account waits for the admin to pick).
+    """
+    choices = read_cm_clients(base_url, api_key=api_key, tokens=tokens)
+    connection.cm_base_url = base_url
+    if tokens is not None:
+        connection.cm_auth_method = CMAuthMethod.OAUTH
+        connection.cm_access_token = tokens.access_token
+        connection.cm_refresh_token = tokens.refresh_token
+        connection.cm_api_key = ""
+    else:
+        connection.cm_auth_method = CMAuthMethod.API_KEY
+        connection.cm_api_key = api_key or ""
+        connection.cm_access_token = ""
+        connection.cm_refresh_token = ""
+    connection.cm_connected_at = timezone.now()
+    connection.cm_needs_reconnect = False
+    connection.cm_is_agency = len(choices) > 1
+    connection.save()
+    clients = _store_clients(connection, choices)
+    if select is not None:
+        wanted = [c.cm_client_id for c in choices] if select == "all" else list(select)
+        select_clients(connection, wanted)
+    elif len(choices) == 1:
+        select_clients(connection, [choices[0].cm_client_id])
+    schedule.apply_schedule(connection)
+    return clients
+
+
+def _store_clients(connection: Connection, choices: list[ClientChoice]) -> list[CMClient]:
+    stored = []
+    for choice in choices:
+        client, _ = CMClient.objects.update_or_create(
+            connection=connection,
+            cm_client_id=choice.cm_client_id,
+            defaults={"name": choice.name, "connection_active": True},
+        )
+        stored.append(client)
+    return stored
+
+
+def select_clients(connection: Connection, client_ids: Iterable[str]) -> list[CMClient]:
+    """Choose the clients to sync; more than one needs the Enterprise plan."""
+    wanted = set(client_ids)
+    known = set(connection.clients.values_list("cm_client_id", flat=True))
+    unknown = wanted - known
+    if unknown:
+        raise ConnectError(f"Unknown Campaign Monitor client id(s): {', '.join(sorted(unknown))}.")
+    if not wanted:
+        raise ConnectError("Select at least one client.")
+    if len(wanted) > 1 and connection.plan != Plan.ENTERPRISE:
+        raise ConnectError(
+            "Syncing several clients of an agency account needs the Enterprise plan."
+        )
+    connection.clients.filter(cm_client_id__in=wanted).update(selected=True)
+    connection.clients.exclude(cm_client_id__in=wanted).update(selected=False)
+    _default_security_owners(connection)
+    return list(connection.clients.filter(selected=True))
+
+
+def clients_losing_configuration(connection: Connection, keep_ids: Iterable[str]) -> list[CMClient]:
+    """Clients a reconnect would drop: their cursors, jobs and settings go with them."""
+    return list(connection.clients.filter(selected=True).exclude(cm_client_id__in=set(keep_ids)))
+
+
+@transaction.atomic
+def reconnect_campaign_monitor(
+    connection: Connection,
+    *,
+    api_key: str | None = None,
+    tokens: OAuthTokens | None = None,
+    keep_client_ids: Iterable[str],
+) -> list[CMClient]:
+    """New credentials for the same account; clients not kept lose their cmsync configuration."""
+    keep = set(keep_client_ids)
+    choices = read_cm_clients(connection.cm_base_url, api_key=api_key, tokens=tokens)
+    reachable = {c.cm_client_id for c in choices}
+    known = set(connection.clients.values_list("cm_client_id", flat=True))
+    if known and not (known & reachable):
+        raise ConnectError(
+            "These credentials belong to a different Campaign Monitor account. Reconnect only "
+            "changes the credentials of the same account; disconnect first to switch accounts."
+        )
+    if not keep:
+        raise ConnectError("Select every client to keep syncing (at least one).")
+    if keep - reachable:
+        raise ConnectError("Some selected clients are not reachable with these credentials.")
+    connection.clients.exclude(cm_client_id__in=keep).delete()
+    clients = connect_campaign_monitor(
+        connection, base_url=connection.cm_base_url, api_key=api_key, tokens=tokens, select=keep
+    )
+    return [c for c in clients if c.cm_client_id in keep]
+
+
+@transaction.atomic
+def disconnect_campaign_monitor(connection: Connection) -> None:
+    """Stop syncing and forget CM credentials; data already in Salesforce stays."""
+    connection.cm_api_key = ""
+    connection.cm_access_token = ""
+    connection.cm_refresh_token = ""
+    connection.cm_auth_method = ""
+    connection.cm_connected_at = None
+    connection.cm_needs_reconnect = False
+    connection.save()
+    connection.clients.update(connection_active=False)
+    schedule.apply_schedule(connection)
+
+
+# Salesforce -----------------------------------------------------------------------------------
+def connect_salesforce(
+    connection: Connection,
+    tokens: SalesforceTokens,
+    *,
+    login_url: str,
+    username: str = "",
+    password: str = "",
+) -> Connection:
+    """Store the org's tokens, make the connecting user the sync user, prepare the schema."""
+    connection.sf_instance_url = tokens.instance_url
+    connection.sf_login_url = login_url
+    connection.sf_access_token = tokens.access_token
+    connection.sf_refresh_token = tokens.refresh_token or ""
+    connection.sf_username = username
+    connection.sf_password = password
+    sf = salesforce_client(connection)
+    try:
+        user = _identify_user(sf, tokens, username)
+        report = ensure_schema(sf, assignee_id=user.get("Id"))
+    except AuthError as exc:
+        raise ConnectError(f"Salesforce rejected the login: {exc.message}.") from None
+    except PermanentError as exc:
+        raise ConnectError(
+            f"cmsync could not prepare its objects in Salesforce ({exc.code}: {exc.message}). "
+            "The connecting user needs 'Customize Application' and 'Modify All Data' "
+            "(a System Administrator profile has both); grant them and connect again."
+        ) from None
+    except ApiError as exc:
+        raise ConnectError(f"Salesforce could not be reached: {exc.message}.") from None
+    finally:
+        sf.close()
+    connection.sf_sync_user_id = user.get("Id", "")
+    connection.sf_sync_user_name = user.get("Name", "") or user.get("Username", "")
+    connection.sf_connected_at = timezone.now()
+    connection.sf_schema_ready_at = timezone.now()
+    connection.sf_needs_reconnect = False
+    connection.save()
+    _default_security_owners(connection)
+    schedule.apply_schedule(connection)
+    connection.schema_report = report  # for the caller's message
+    return connection
+
+
+def _identify_user(sf: SalesforceClient, tokens: SalesforceTokens, username: str) -> dict:
+    user_id = tokens.user_id if tokens.id_url else ""
+    if user_id:
+        rows = list(sf.query_iter(f"SELECT Id, Name, Username FROM User WHERE Id = '{user_id}'"))
+    else:
+        safe = username.replace("\\", "\\\\").replace("'", "\\'")
+        rows = list(sf.query_iter(f"SELECT Id, Name, Username FROM User WHERE Username = '{safe}'"))
+    if not rows:
+        raise ConnectError("Salesforce did not say which user connected; connect again.")
+    return rows[0]
+
+
+def change_sync_user(connection: Connection, tokens: SalesforceTokens) -> Connection:
+    """The signed-in person authorised Salesforce as themselves: they become the sync user."""
+    return connect_salesforce(
+        connection, tokens, login_url=connection.sf_login_url or settings.SF_LOGIN_URL
+    )
+
+
+def set_security_owner(cm_client: CMClient, user_id: str, users: list[dict]) -> CMClient:
+    """Make an active Salesforce user the owner of the records cmsync creates for a client."""
+    match = next((u for u in users if u.get("Id") == user_id and u.get("IsActive", True)), None)
+    if match is None:
+        raise ConnectError("Choose an active Salesforce user.")
+    cm_client.security_owner_id = match["Id"]
+    cm_client.security_owner_name = match.get("Name", "")
+    cm_client.save(update_fields=["security_owner_id", "security_owner_name"])
+    return cm_client
+
+
+def _default_security_owners(connection: Connection) -> None:
+    if connection.sf_sync_user_id:
+        connection.clients.filter(security_owner_id="").update(
+            security_owner_id=connection.sf_sync_user_id,
+            security_owner_name=connection.sf_sync_user_name,
+        )

@@ -1,0 +1,33 @@
+"""A connection wired to both sandboxes over HTTPS, as `manage.py connect` would make it."""
+
+from __future__ import annotations
+
+import pytest
+
+from sync.models import Connection
+from sync.services.connect import connect_campaign_monitor, connect_salesforce
+from sync.clients.salesforce import password_grant
+
+
+@pytest.fixture
+def sandbox_settings(settings, cm_sandbox, sf_sandbox):
+    settings.CMSYNC_CA_BUNDLE = cm_sandbox.ca_file
+    settings.SF_CLIENT_ID = sf_sandbox.client_id
+    settings.SF_CLIENT_SECRET = sf_sandbox.client_secret
+    settings.SF_LOGIN_URL = sf_sandbox.url
+    settings.CM_API_BASE_URL = cm_sandbox.api_base
+    return settings
+
+
+def connect_both(cm, sf, select="all") -> Connection:
+    connection = Connection.objects.create(cm_base_url=cm.api_base)
+    connect_campaign_monitor(connection, base_url=cm.api_base, api_key=cm.api_key, select=select)
+    tokens = password_grant(sf.url, sf.username, sf.password, sf.client_id, sf.client_secret, cm.ca_file)
+    connect_salesforce(connection, tokens, login_url=sf.url, username=sf.username, password=sf.password)
+    connection.refresh_from_db()
+    return connection
+
+
+@pytest.fixture
+def connection(db, sandbox_settings, cm_sandbox, sf_sandbox) -> Connection:
+    return connect_both(cm_sandbox, sf_sandbox)
