@@ -15,6 +15,7 @@ import datetime as dt
 import decimal
 import itertools
 import json
+import logging
 from collections.abc import Callable, Iterable, Iterator, Sized
 from pathlib import Path
 from typing import Any, TypeVar
@@ -52,6 +53,8 @@ __all__ = [
     "password_grant",
     "refresh_access_token",
 ]
+
+logger = logging.getLogger(__name__)
 
 DEFAULT_API_VERSION = "62.0"
 DEFAULT_LOGIN_URL = "https://login.salesforce.com"
@@ -239,8 +242,12 @@ class SalesforceClient:
                 status=401,
             )
         self._install_tokens(tokens)
-        if self.on_token_refresh is not None:
+        if self.on_token_refresh is None:
+            return
+        try:
             self.on_token_refresh(tokens)
+        except Exception:  # the call itself can still go on with the new token
+            logger.exception("Storing the refreshed Salesforce tokens failed")
 
     def _install_tokens(self, tokens: SalesforceTokens) -> None:
         if not tokens.id_url and self._tokens.id_url:

@@ -19,7 +19,7 @@ import json
 import os
 import tempfile
 from collections import defaultdict, deque
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -35,6 +35,8 @@ NO_RESULT = RecordError("NO_RESULT", "Salesforce reported no result for this row
 
 def csv_value(value: Any) -> str:
     """One CSV cell in the form Bulk 2.0 expects."""
+    if type(value) is str:  # the common case, first
+        return value
     if value is None:
         return NULL_MARKER
     if isinstance(value, bool):
@@ -80,7 +82,7 @@ class BulkWriter:
 
     def __init__(
         self,
-        sf_getter,
+        sf_getter: Callable[[], Salesforce],
         *,
         poll_seconds: float = 2.0,
         job_rows: int | None = 100_000,

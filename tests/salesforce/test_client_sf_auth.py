@@ -165,12 +165,47 @@ def test_without_a_way_to_refresh_an_expired_session_is_an_auth_error(sf_sandbox
     assert caught.value.code == "INVALID_SESSION_ID"
 
 
-def test_password_clients_log_in_again_when_the_session_expires(sf_sandbox):
+def test_password_clients_renew_an_expired_session(sf_sandbox):
     seen: list[SalesforceTokens] = []
     client = _login(sf_sandbox, on_token_refresh=seen.append)
     sf_sandbox.expire_tokens()
     assert client.limits()["DailyApiRequests"]["Max"] > 0
     assert len(seen) == 1
+
+
+def test_without_a_refresh_token_the_client_logs_in_again(sf_sandbox):
+    """Real orgs give no refresh token to the password flow: the client repeats the login."""
+    logins = []
+
+    def login_again(session):
+        logins.append(1)
+        return password_grant(
+            sf_sandbox.url,
+            sf_sandbox.username,
+            sf_sandbox.password,
+            sf_sandbox.client_id,
+            sf_sandbox.client_secret,
+            session=session,
+        )
+
+    access, _ = sf_sandbox.issue_token()
+    client = SalesforceClient(
+        sf_sandbox.url, access, ca_bundle=sf_sandbox.ca_file, reauthenticate=login_again
+    )
+    sf_sandbox.expire_tokens()
+    assert client.query_count("SELECT COUNT() FROM User") >= 1
+    assert logins == [1]
+    assert client.calls.by_endpoint() == {"query": 2, "oauth.token": 1}
+
+
+def test_a_failing_token_callback_does_not_fail_the_call(sf_sandbox, caplog):
+    def broken_store(tokens):
+        raise RuntimeError("database is down")
+
+    client = _login(sf_sandbox, on_token_refresh=broken_store)
+    sf_sandbox.expire_tokens()
+    assert client.limits()["DailyApiRequests"]["Max"] > 0
+    assert "Storing the refreshed Salesforce tokens failed" in caplog.text
 
 
 def test_secrets_stay_out_of_reprs_and_errors(sf_sandbox):
