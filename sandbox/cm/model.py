@@ -93,7 +93,7 @@ class MailingList:
     confirmed_opt_in: bool = False
     confirmation_success_page: str = ""
     unsubscribe_setting: str = "AllClientLists"
-    add_unsubscribes_to_supp_list: bool = True
+    add_unsubscribes_to_supp_list: bool = False  # only matters for OnlyThisList lists
     scrub_active_with_supp_list: bool = True
     fields: list[CustomField] = field(default_factory=list)
     members: dict[str, Member] = field(default_factory=dict)  # lower-case email -> member
