@@ -360,6 +360,30 @@ def _make_subscribers(
             lst = state.lists[list_id]
             member = _member(rng, lst.fields, person, list_id, now, lst.confirmed_opt_in)
             lst.members[person.email.lower()] = member
+    _ensure_every_state(state, rng, now)
+
+
+def _ensure_every_state(state: CMState, rng: random.Random, now: int) -> None:
+    """Small demos still show every state: move one active member into any state nobody is in."""
+    members = [member for lst in state.lists.values() for member in lst.members.values()]
+    if len(members) < 20:
+        return
+    present = {member.state for member in members}
+    for wanted in ("Unconfirmed", "Unsubscribed", "Bounced", "Deleted"):
+        candidates = [
+            m
+            for m in members
+            if m.state == "Active"
+            and (wanted != "Unconfirmed" or state.lists[m.list_id].confirmed_opt_in)
+        ]
+        if wanted in present or not candidates:
+            continue
+        member = rng.choice(candidates)
+        member.state = wanted
+        if wanted != "Unconfirmed":
+            member.state_minute = rng.randint(
+                member.joined_minute + 1, max(member.joined_minute + 1, now)
+            )
 
 
 def _make_campaigns(
