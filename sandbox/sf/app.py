@@ -112,7 +112,9 @@ class SalesforceApp(SandboxApp):
 
     def issue_token(self, user_id: str | None = None) -> tuple[str, str]:
         user = user_id or self.admin_user_id
-        return self.tokens.issue_access(user), self.tokens.issue_refresh(user)
+        tokens = self.tokens.issue_access(user), self.tokens.issue_refresh(user)
+        self.save_meta()
+        return tokens
 
     def save_meta(self) -> None:
         if self.persistence:
@@ -278,7 +280,9 @@ class SalesforceApp(SandboxApp):
 
     def handle_sandbox(self, request: Request, action: str) -> Response | None:
         if action == "expire-tokens" and request.method == "POST":
-            return Response.json({"expired": self.tokens.expire_all()})
+            expired = self.tokens.expire_all()
+            self.save_meta()
+            return Response.json({"expired": expired})
         if action == "issue-token" and request.method == "POST":
             access, refresh = self.issue_token()
             return Response.json(

@@ -30,6 +30,7 @@ if TYPE_CHECKING:
     from .app import SalesforceApp
 
 INTERNAL_BATCH = 10_000
+PATCH_WAIT_SECONDS = 10.0
 OPERATIONS = ("insert", "update", "upsert", "delete", "hardDelete")
 DELIMITERS = {
     "COMMA": ",",
@@ -227,13 +228,17 @@ def set_state(app: SalesforceApp, request: Request, version: str) -> Response:
             raise SfError(
                 "INVALIDJOBSTATE", f"Cannot change job state from {job.state} to {wanted}"
             )
+        answer = job.info()
     if start:
         thread = threading.Thread(
             target=_process, args=(app, job), name=f"bulk-{job.id}", daemon=True
         )
         app.bulk_jobs.threads.append(thread)
         thread.start()
-    return Response.json(job.info())
+        # Salesforce answers UploadComplete at once; waiting a little for the worker lets a
+        # client's first poll already see JobComplete instead of backing off for seconds.
+        thread.join(PATCH_WAIT_SECONDS)
+    return Response.json(answer)
 
 
 def delete_job(app: SalesforceApp, request: Request, version: str) -> Response:

@@ -4,7 +4,11 @@ Campaign Monitor demo subscribers.
 Scheme (documented so the Campaign Monitor sandbox can match it): person ``i`` (0-based) of a
 seed gets first name ``FIRST_NAMES[(i + seed) % 40]``, last name ``LAST_NAMES[(i * 7 + seed) %
 40]``, company ``COMPANIES[i % 12]`` and the address ``first.last.{i}@example.com`` (lower
-case). If the Campaign Monitor sandbox exposes its own public generator, that one is used.
+case).
+
+If the Campaign Monitor sandbox publishes ``sandbox.cm.seed.demo_people(count, random_seed)``
+(items with ``email`` and ``name`` or ``first_name``/``last_name``), that generator is used
+instead, so both demos hold the same people; nothing else of the CM sandbox is imported.
 """
 
 from __future__ import annotations
@@ -127,4 +131,23 @@ def demo_person(index: int, seed: int = 0) -> Person:
 
 
 def demo_people(count: int, seed: int = 0) -> list[Person]:
+    shared = _campaign_monitor_people(count, seed)
+    if shared is not None:
+        return shared
     return [demo_person(index, seed) for index in range(count)]
+
+
+def _campaign_monitor_people(count: int, seed: int) -> list[Person] | None:
+    try:
+        from sandbox.cm.seed import demo_people as cm_demo_people  # type: ignore[attr-defined]
+    except ImportError:
+        return None
+    people = []
+    for index, item in enumerate(cm_demo_people(count, seed)):
+        first = getattr(item, "first_name", None)
+        last = getattr(item, "last_name", None)
+        if first is None or last is None:
+            first, _, last = str(getattr(item, "name", "") or "").partition(" ")
+        company = getattr(item, "company", None) or COMPANIES[index % len(COMPANIES)]
+        people.append(Person(first or "", last or "Unknown", str(item.email), company))
+    return people

@@ -8,6 +8,7 @@ admin user.
 from __future__ import annotations
 
 import dataclasses
+import threading
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -31,13 +32,26 @@ class SFSandbox:
 
         self.config = config
         self.app = build_app(config)
-        self.server = SandboxServer(self.app, cert_dir).start()
+        self.server = SandboxServer(self.app, cert_dir)
+        self._serve()
         self.url = self.server.url
         self.ca_file = str(self.server.ca_file)
         self.username = config.sf_username
         self.password = config.sf_password
         self.client_id = config.sf_client_id
         self.client_secret = config.sf_client_secret
+
+    def _serve(self) -> None:
+        """Like ``SandboxServer.start()``, but polling for shutdown every 20 ms instead of 0.5 s,
+        which would otherwise add half a second to every test's teardown."""
+        thread = threading.Thread(
+            target=self.server.httpd.serve_forever,
+            kwargs={"poll_interval": 0.02},
+            name="salesforce-sandbox",
+            daemon=True,
+        )
+        self.server._thread = thread
+        thread.start()
 
     def __repr__(self) -> str:
         return f"SFSandbox({self.url})"
