@@ -267,38 +267,6 @@ def client_journeys(app: CampaignMonitorApp, request: Request) -> Response:
     )
 
 
-def journey_summary(app: CampaignMonitorApp, request: Request) -> Response:
-    scope = app.scope(request)
-    wanted = request.params["journeyid"].lower()
-    for client in app.state.clients.values():
-        if scope is not None and client.client_id != scope:
-            continue
-        for journey in client.journeys:
-            if journey.journey_id == wanted:
-                return Response.json(
-                    {
-                        "JourneyID": journey.journey_id,
-                        "Name": journey.name,
-                        "TriggerType": journey.trigger_type,
-                        "Status": journey.status,
-                        "Emails": [
-                            {
-                                "EmailID": email.email_id,
-                                "Name": email.name,
-                                "Bounced": email.bounced,
-                                "Clicked": email.clicked,
-                                "Opened": email.opened,
-                                "Sent": email.sent,
-                                "UniqueOpened": email.unique_opened,
-                                "Unsubscribed": email.unsubscribed,
-                            }
-                            for email in journey.emails
-                        ],
-                    }
-                )
-    raise bad_request(3000, "Invalid Journey ID")
-
-
 ROUTES = [
     ("GET", "/clients.json", "account.clients", account_clients),
     ("POST", "/clients.json", "clients.create", create_client),
@@ -319,5 +287,4 @@ ROUTES = [
     ("POST", "/clients/{clientid}/suppress.json", "clients.suppress", suppress),
     ("PUT", "/clients/{clientid}/unsuppress.json", "clients.unsuppress", unsuppress),
     ("GET", "/clients/{clientid}/journeys.json", "clients.journeys", client_journeys),
-    ("GET", "/journeys/{journeyid}.json", "journeys.summary", journey_summary),
 ]

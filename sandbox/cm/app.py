@@ -22,7 +22,8 @@ and fault rules target names by glob (``503:x2@lists.*``). The names:
   ``campaigns.summary``, ``campaigns.listsandsegments``, ``campaigns.recipients``,
   ``campaigns.opens``, ``campaigns.clicks``, ``campaigns.unsubscribes``, ``campaigns.spam``,
   ``campaigns.bounces``
-- journeys: ``journeys.summary``
+- journeys: ``journeys.summary``, ``journeys.email.recipients``, ``journeys.email.opens``,
+  ``journeys.email.clicks``, ``journeys.email.unsubscribes``, ``journeys.email.bounces``
 - OAuth (outside ``/api/``, no auth): ``oauth.authorize`` (GET /oauth), ``oauth.token``
   (POST /oauth/token)
 - ``webversion`` (GET /t/r-{code}, no auth): a stand-in for a campaign's web version page.
@@ -51,7 +52,15 @@ from sandbox.config import SandboxConfig
 from sandbox.core.faults import FaultInjector
 from sandbox.core.http import CaseInsensitiveDict, Request, Response, Router, SandboxApp
 
-from . import api_campaigns, api_clients, api_lists, api_subscribers, oauth, sandbox_endpoints
+from . import (
+    api_campaigns,
+    api_clients,
+    api_journeys,
+    api_lists,
+    api_subscribers,
+    oauth,
+    sandbox_endpoints,
+)
 from .dates import Clock
 from .errors import CMError, invalid_api_key, malformed_body
 from .state import CMState
@@ -79,7 +88,7 @@ class CampaignMonitorApp(SandboxApp):
         self.webhooks = WebhookDispatcher()
         self.state.on_flush = self._deliver_webhooks
         self.router = Router(case_insensitive=True)
-        for module in (api_clients, api_lists, api_subscribers, api_campaigns):
+        for module in (api_clients, api_lists, api_subscribers, api_campaigns, api_journeys):
             for method, template, name, handler in module.ROUTES:
                 self.route(method, API_PREFIX + template, name, handler)
         self.route("GET", "/oauth", "oauth.authorize", oauth.authorize)

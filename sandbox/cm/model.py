@@ -122,18 +122,6 @@ class Suppression:
 
 
 @dataclass
-class JourneyEmail:
-    email_id: str
-    name: str
-    sent: int
-    opened: int
-    unique_opened: int
-    clicked: int
-    unsubscribed: int
-    bounced: int
-
-
-@dataclass
 class Journey:
     journey_id: str
     list_id: str
@@ -195,6 +183,20 @@ class EventColumns:
 
     def first_index_from(self, minute: int) -> int:
         return bisect.bisect_left(self.minute, minute)
+
+
+class JourneyEmail:
+    """One email of a journey: who got it when (sorted by minute) and what they did."""
+
+    JOURNEY_EVENT_KINDS = ("open", "click", "unsubscribe", "bounce")
+
+    def __init__(self, email_id: str, name: str) -> None:
+        self.email_id = email_id
+        self.name = name
+        self.recipients: list[Member] = []
+        self.sent = EventColumns()  # recipient index + minute, in sending order
+        self.events = {kind: EventColumns() for kind in self.JOURNEY_EVENT_KINDS}
+        self.urls: list[str] = []
 
 
 @dataclass

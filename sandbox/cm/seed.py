@@ -33,7 +33,15 @@ from typing import Any
 
 from sandbox.config import SandboxConfig
 
-from .model import BOUNCE_REASONS, Campaign, Client, CustomField, Journey, JourneyEmail, Member
+from .model import (
+    BOUNCE_REASONS,
+    Campaign,
+    Client,
+    CustomField,
+    Journey,
+    JourneyEmail,
+    Member,
+)
 from .state import CMState
 
 DAY = 24 * 60
@@ -314,7 +322,7 @@ def seed_demo(state: CMState, config: SandboxConfig) -> None:
     campaigns = _make_campaigns(state, rng, clients, now)
     _send_and_track(state, rng, campaigns, max(0, config.events), now)
     for client, plan in zip(clients, CLIENT_PLANS, strict=True):
-        _make_journeys(state, rng, client, plan)
+        _make_journeys(state, rng, client, plan, now)
 
 
 def _make_client(state: CMState, plan: ClientPlan) -> Client:
@@ -557,33 +565,78 @@ def _apply_departures(
         state.unsubscribe(state.lists[member.list_id], member, minute)
 
 
-def _make_journeys(state: CMState, rng: random.Random, client: Client, plan: ClientPlan) -> None:
+JOURNEYS: tuple[tuple[str, str, str, tuple[str, ...]], ...] = (
+    ("Welcome series", "Active", "On Subscription", ("Welcome", "Getting started", "A gift")),
+    ("Win-back", "Paused", "Enters Segment", ("We miss you",)),
+)
+JOURNEY_OPEN_RATE = 0.45
+JOURNEY_CLICK_RATE = 0.15
+
+
+def _make_journeys(
+    state: CMState, rng: random.Random, client: Client, plan: ClientPlan, now: int
+) -> None:
+    """Two journeys on the client's first list with per-recipient sends and events.
+
+    "Welcome series" mails everyone who joined (day 0, 3, 7 after joining); "Win-back" mailed a
+    fifth of the list once. Journey unsubscribes and bounces are taken from members who really
+    are Unsubscribed or Bounced (dated when that happened), so list state and reports agree.
+    """
     lst = state.lists[client.list_ids[0]]
-    active = sum(1 for member in lst.members.values() if member.state == "Active")
-    specs: list[tuple[str, str, str, tuple[str, ...]]] = [
-        ("Welcome series", "Active", "On Subscription", ("Welcome", "Getting started", "A gift")),
-        ("Win-back", "Paused", "Enters Segment", ("We miss you",)),
-    ]
-    for name, status, trigger, emails in specs:
+    members = sorted(lst.members.values(), key=lambda m: (m.joined_minute, m.email))
+    members = [m for m in members if m.state != "Unconfirmed"]
+    for name, status, trigger, emails in JOURNEYS:
         journey = Journey(state.new_id(), lst.list_id, name, status, trigger)
-        reach = active
-        for email_name in emails:
-            sent = max(0, int(reach * rng.uniform(0.6, 1.0)))
-            unique = int(sent * rng.uniform(0.3, 0.6))
-            journey.emails.append(
-                JourneyEmail(
-                    email_id=state.new_id(),
-                    name=email_name,
-                    sent=sent,
-                    opened=unique + int(unique * rng.uniform(0.1, 0.8)),
-                    unique_opened=unique,
-                    clicked=int(unique * rng.uniform(0.1, 0.4)),
-                    unsubscribed=int(sent * rng.uniform(0.0, 0.03)),
-                    bounced=int(sent * rng.uniform(0.0, 0.04)),
-                )
-            )
-            reach = sent
+        if trigger == "On Subscription":
+            audience = members
+            delays = [day * DAY for day in (0, 3, 7)]
+        else:
+            audience = [m for m in members if rng.random() < 0.2]
+            delays = [rng.randint(30, 60) * DAY]
+        for position, email_name in enumerate(emails):
+            email = JourneyEmail(state.new_id(), email_name)
+            email.urls = [f"https://www.{plan.domain}/{path}" for path in plan.paths[:3]]
+            delay = delays[position % len(delays)]
+            _journey_sends(rng, email, audience, delay, now)
+            journey.emails.append(email)
         client.journeys.append(journey)
+
+
+def _journey_sends(
+    rng: random.Random, email: JourneyEmail, audience: list[Member], delay: int, now: int
+) -> None:
+    rows = []
+    for member in audience:
+        sent = member.joined_minute + delay + rng.randint(0, 120)
+        departed = member.state in ("Unsubscribed", "Bounced", "Deleted")
+        if sent > now or (departed and member.state_minute < sent):
+            continue
+        email.recipients.append(member)
+        rows.append((sent, len(email.recipients) - 1, 0))
+    email.sent.extend_sorted(rows)
+    opens, clicks, unsubscribes, bounces = [], [], [], []
+    for sent, index, _detail in rows:
+        member = email.recipients[index]
+        if member.state == "Bounced" and member.state_minute <= sent + 240:
+            bounces.append((max(sent, member.state_minute), index, HARD_BOUNCES[0]))
+            continue
+        if rng.random() < JOURNEY_OPEN_RATE:
+            opened = min(now, sent + 1 + int(rng.expovariate(1 / 720)))
+            opens.append((opened, index, 0))
+            if rng.random() < 0.3:
+                opens.append((min(now, opened + rng.randint(5, 600)), index, 0))
+            if rng.random() < JOURNEY_CLICK_RATE / JOURNEY_OPEN_RATE:
+                clicked = min(now, opened + rng.randint(0, 30))
+                clicks.append((clicked, index, rng.randrange(len(email.urls))))
+        if member.state == "Unsubscribed" and sent <= member.state_minute < sent + 3 * DAY:
+            unsubscribes.append((member.state_minute, index, 0))
+    for kind, found in (
+        ("open", opens),
+        ("click", clicks),
+        ("unsubscribe", unsubscribes),
+        ("bounce", bounces),
+    ):
+        email.events[kind].extend_sorted(found)
 
 
 def describe(state: CMState) -> dict[str, Any]:

@@ -401,3 +401,56 @@ def test_oauth_answers_match_the_samples(cm_sandbox):
     assert ok(expired, 401) == fixture("expired_oauth_token_api_error.json")
     unknown = cm.call("GET", "/clients.json", auth=None, headers={"Authorization": "Bearer nope"})
     assert ok(unknown, 401) == fixture("ruby/invalid_oauth_token_api_error.json")
+
+
+# --- journeys ------------------------------------------------------------------------------------
+
+
+JOURNEY_REPORTS = ("recipients", "opens", "clicks", "unsubscribes", "bounces")
+
+
+def _busiest_journey_email(cm) -> str:
+    """The demo journey email with the most activity (the fixtures need non-empty pages)."""
+    best, best_score = "", -1
+    for client in ok(cm.call("GET", "/clients.json")):
+        for journey in ok(cm.call("GET", f"/clients/{client['ClientID']}/journeys.json")):
+            for email in ok(cm.call("GET", f"/journeys/{journey['JourneyID']}.json"))["Emails"]:
+                score = min(email["Sent"], email["Opened"], email["Clicked"])
+                if score > best_score:
+                    best, best_score = email["EmailID"], score
+    return best
+
+
+def _give_journey_email_every_kind(cm, email_id: str) -> None:
+    """Add the unsubscribe and bounce rows a small demo may lack (directly in the state)."""
+    with cm.app.state.lock:
+        email = next(
+            e
+            for client in cm.app.state.clients.values()
+            for journey in client.journeys
+            for e in journey.emails
+            if e.email_id == email_id
+        )
+        minute = email.sent.minute[0]
+        if not len(email.events["unsubscribe"]):
+            email.events["unsubscribe"].add(0, minute + 5)
+        if not len(email.events["bounce"]):
+            email.events["bounce"].add(len(email.recipients) - 1, minute + 1, 0)
+
+
+@pytest.mark.parametrize("report", JOURNEY_REPORTS)
+@pytest.mark.parametrize("variant", ["no_params", "with_params"])
+def test_journey_email_reports_match_the_samples(cm_sandbox, report, variant):
+    cm = cm_sandbox
+    email_id = _busiest_journey_email(cm)
+    _give_journey_email_every_kind(cm, email_id)
+    params = {}
+    if variant == "with_params":
+        params = {"date": "2019-01-01", "page": 1, "pagesize": 10, "orderdirection": "desc"}
+    page = ok(cm.call("GET", f"/journeys/email/{email_id}/{report}.json", params=params))
+    assert_shape(page, f"journey_email_{report}_{variant}.json")
+    expected = fixture(f"journey_email_{report}_{variant}.json")
+    assert (page["ResultsOrderedBy"], page["OrderDirection"]) == (
+        expected["ResultsOrderedBy"],
+        expected["OrderDirection"],
+    )
