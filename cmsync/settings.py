@@ -252,6 +252,9 @@ CM_OAUTH_CLIENT_SECRET = env_str("CM_OAUTH_CLIENT_SECRET", "")
 SF_LOGIN_URL = env_url("SF_LOGIN_URL", "https://login.salesforce.com", ("https",))
 SF_CLIENT_ID = env_str("SF_CLIENT_ID", "")
 SF_CLIENT_SECRET = env_str("SF_CLIENT_SECRET", "")
+# Retry back-off of the API clients: first delay and ceiling, in milliseconds (jittered).
+CMSYNC_BACKOFF_BASE_MS = env_int("CMSYNC_BACKOFF_BASE_MS", 500, minimum=0)
+CMSYNC_BACKOFF_CAP_MS = env_int("CMSYNC_BACKOFF_CAP_MS", 30_000, minimum=0)
 # Rows at or above which Salesforce writes use Bulk API 2.0 instead of sObject Collections.
 CMSYNC_BULK_THRESHOLD = env_int("CMSYNC_BULK_THRESHOLD", 2000, minimum=1)
 

@@ -82,7 +82,9 @@ class Request:
         return json.loads(self.body.decode("utf-8"))
 
     def form(self) -> CaseInsensitiveDict:
-        return CaseInsensitiveDict(dict(parse_qsl(self.body.decode("utf-8"), keep_blank_values=True)))
+        return CaseInsensitiveDict(
+            dict(parse_qsl(self.body.decode("utf-8"), keep_blank_values=True))
+        )
 
 
 @dataclass
@@ -159,7 +161,9 @@ class SandboxApp:
         """The vendor-shaped answer for an injected 500 / 503 / 429."""
         retry = str(self.faults.settings.retry_after)
         headers = {"Retry-After": retry} if kind == "429" else {}
-        return Response.json({"message": f"sandbox fault {kind}"}, status=int(kind), headers=headers)
+        return Response.json(
+            {"message": f"sandbox fault {kind}"}, status=int(kind), headers=headers
+        )
 
     def not_found(self, request: Request) -> Response:
         return Response.json({"message": "Not found"}, status=404)
@@ -192,7 +196,9 @@ class SandboxApp:
         request.params = params
         with self.stats_lock:
             self.stats[request.endpoint] += 1
-        fault = self.faults.pick(request.endpoint, request.path, ("500", "503", "429", "slow", "drop"))
+        fault = self.faults.pick(
+            request.endpoint, request.path, ("500", "503", "429", "slow", "drop")
+        )
         if fault == "drop":
             return None
         if fault == "slow":
@@ -308,7 +314,10 @@ class SandboxServer:
 
     def start(self) -> SandboxServer:
         self._thread = threading.Thread(
-            target=self.httpd.serve_forever, name=f"{self.app.name}-sandbox", daemon=True
+            target=self.httpd.serve_forever,
+            kwargs={"poll_interval": 0.05},
+            name=f"{self.app.name}-sandbox",
+            daemon=True,
         )
         self._thread.start()
         return self

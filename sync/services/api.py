@@ -18,6 +18,13 @@ def ca_bundle() -> str | None:
     return settings.CMSYNC_CA_BUNDLE or None
 
 
+def _backoff() -> dict[str, float]:
+    return {
+        "backoff_base": settings.CMSYNC_BACKOFF_BASE_MS / 1000,
+        "backoff_cap": settings.CMSYNC_BACKOFF_CAP_MS / 1000,
+    }
+
+
 def campaign_monitor_client(
     connection: Connection, calls: CallCounter | None = None
 ) -> CampaignMonitorClient:
@@ -26,6 +33,7 @@ def campaign_monitor_client(
         "ca_bundle": ca_bundle(),
         "timeout": settings.CMSYNC_HTTP_TIMEOUT,
         "calls": calls,
+        **_backoff(),
     }
     if connection.cm_auth_method == CMAuthMethod.OAUTH:
         tokens = OAuthTokens(
@@ -79,6 +87,7 @@ def salesforce_client(connection: Connection, calls: CallCounter | None = None) 
         bulk_threshold=settings.CMSYNC_BULK_THRESHOLD,
         calls=calls,
         reauthenticate=reauthenticate,
+        **_backoff(),
     )
 
 

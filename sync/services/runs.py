@@ -217,6 +217,7 @@ def run_client_job(job_id: int) -> None:
     except SalesforceFailure as failure:
         _job_failed(job, failure.error, salesforce=True)
     except ApiError as exc:
+        _save_what_was_read(writer)
         _job_failed(job, exc, salesforce=False)
     except Exception as exc:  # noqa: BLE001 - a bug must not leave the run hanging
         logger.exception("client job %s failed", job.pk)
@@ -242,6 +243,14 @@ def run_client_job(job_id: int) -> None:
     job.finished_at = timezone.now()
     job.save()
     finish_run_if_done(run.pk)
+
+
+def _save_what_was_read(writer: SalesforceWriter) -> None:
+    """Campaign Monitor failed mid-way: write what was already read, so its cursors advance."""
+    try:
+        writer.flush()
+    except SalesforceFailure:
+        logger.warning("could not save rows read before a Campaign Monitor failure")
 
 
 def count_write_calls(calls: CallCounter) -> int:

@@ -35,6 +35,20 @@ def apply_schedule(connection: Connection) -> PeriodicTask:
     return task
 
 
+def set_frequency(connection: Connection, minutes: int) -> PeriodicTask:
+    """Change how often the primary sync runs and reschedule it."""
+    connection.frequency_minutes = minutes
+    connection.save(update_fields=["frequency_minutes", "updated_at"])
+    return apply_schedule(connection)
+
+
+def set_sync_enabled(connection: Connection, enabled: bool) -> PeriodicTask:
+    """Turn scheduled runs on or off (a running run finishes; Sync now still works)."""
+    connection.sync_enabled = enabled
+    connection.save(update_fields=["sync_enabled", "updated_at"])
+    return apply_schedule(connection)
+
+
 def remove_schedule(connection: Connection) -> None:
     PeriodicTask.objects.filter(name=connection.beat_task_name).delete()
 

@@ -16,14 +16,20 @@ def sandbox_settings(settings, cm_sandbox, sf_sandbox):
     settings.SF_CLIENT_SECRET = sf_sandbox.client_secret
     settings.SF_LOGIN_URL = sf_sandbox.url
     settings.CM_API_BASE_URL = cm_sandbox.api_base
+    settings.CMSYNC_BACKOFF_BASE_MS = 5
+    settings.CMSYNC_BACKOFF_CAP_MS = 50
     return settings
 
 
 def connect_both(cm, sf, select="all") -> Connection:
     connection = Connection.objects.create(cm_base_url=cm.api_base)
     connect_campaign_monitor(connection, base_url=cm.api_base, api_key=cm.api_key, select=select)
-    tokens = password_grant(sf.url, sf.username, sf.password, sf.client_id, sf.client_secret, cm.ca_file)
-    connect_salesforce(connection, tokens, login_url=sf.url, username=sf.username, password=sf.password)
+    tokens = password_grant(
+        sf.url, sf.username, sf.password, sf.client_id, sf.client_secret, cm.ca_file
+    )
+    connect_salesforce(
+        connection, tokens, login_url=sf.url, username=sf.username, password=sf.password
+    )
     connection.refresh_from_db()
     return connection
 
