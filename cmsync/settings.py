@@ -46,7 +46,8 @@ def _read_field_encryption_keys() -> list[str]:
             Fernet(key)
         except (ValueError, TypeError):
             raise ImproperlyConfigured(
-                "FIELD_ENCRYPTION_KEY must be comma-separated Fernet keys (url-safe base64, 32 bytes)"
+                "FIELD_ENCRYPTION_KEY must be comma-separated Fernet keys "
+                "(urlsafe base64 of 32 bytes)"
             ) from None
     return keys
 

@@ -2,5 +2,5 @@ from django.apps import AppConfig
 
 
 class SmsConfig(AppConfig):
-    default_auto_field = 'django.db.models.BigAutoField'
-    name = 'sms'
+    default_auto_field = "django.db.models.BigAutoField"
+    name = "sms"

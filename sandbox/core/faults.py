@@ -96,7 +96,7 @@ def rules_from_json(payload: Any) -> FaultSettings:
     elif isinstance(payload, dict) and isinstance(payload.get("rules", []), list):
         settings = FaultSettings(rules=[_rule_from_dict(item) for item in payload.get("rules", [])])
     else:
-        raise FaultSpecError("body must be {\"spec\": \"...\"} or {\"rules\": [...]}")
+        raise FaultSpecError('body must be {"spec": "..."} or {"rules": [...]}')
     if isinstance(payload, dict):
         settings.retry_after = int(payload.get("retry_after", settings.retry_after))
         settings.slow_seconds = float(payload.get("slow_seconds", settings.slow_seconds))
@@ -107,10 +107,7 @@ def _rule_from_dict(item: Any) -> FaultRule:
     if not isinstance(item, dict) or "kind" not in item:
         raise FaultSpecError("each rule needs a kind")
     times = item.get("remaining", item.get("times"))
-    if times is not None:
-        how = f"x{times}"
-    else:
-        how = str(item.get("rate", 0))
+    how = f"x{times}" if times is not None else str(item.get("rate", 0))
     return _rule_from(str(item["kind"]), how, str(item.get("endpoint", "*")), repr(item))
 
 

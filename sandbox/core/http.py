@@ -17,10 +17,11 @@ import ssl
 import threading
 import time
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 
 from .faults import FaultInjector, FaultSpecError, rules_from_json
@@ -259,7 +260,7 @@ def _make_handler(app: SandboxApp) -> type[BaseHTTPRequestHandler]:
                 method=self.command,
                 path=url.path,
                 query=CaseInsensitiveDict(dict(parse_qsl(url.query, keep_blank_values=True))),
-                headers={k: v for k, v in self.headers.items()},
+                headers=dict(self.headers.items()),
                 body=body,
                 client_address=self.client_address[0],
             )

@@ -55,7 +55,7 @@ def ensure_certificates(directory: Path) -> CertificatePaths:
 
 
 def _validity() -> tuple[dt.datetime, dt.datetime]:
-    now = dt.datetime.now(dt.timezone.utc)
+    now = dt.datetime.now(dt.UTC)
     return now - dt.timedelta(days=1), now + dt.timedelta(days=3650)
 
 

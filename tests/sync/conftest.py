@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
+from sync.clients.salesforce import password_grant
 from sync.models import Connection
 from sync.services.connect import connect_campaign_monitor, connect_salesforce
-from sync.clients.salesforce import password_grant
 
 
 @pytest.fixture

@@ -30,8 +30,11 @@ class Command(BaseCommand):
         parser.add_argument("--sf-username", default=defaults.sf_username)
         parser.add_argument("--sf-password", default=defaults.sf_password)
         parser.add_argument("--sf-daily-api-limit", type=int, default=defaults.sf_daily_api_limit)
-        parser.add_argument("--persist", action="store_true",
-                            help="keep the Salesforce sandbox's records in var/sandbox/ across restarts")
+        parser.add_argument(
+            "--persist",
+            action="store_true",
+            help="keep the Salesforce sandbox's records in var/sandbox/ across restarts",
+        )
 
     def handle(self, *args: Any, **options: Any) -> None:
         config = self._config(options)
@@ -87,7 +90,7 @@ class Command(BaseCommand):
             f"{config.cm_oauth_client_secret}",
             f"Salesforce sandbox: {sf.url}",
             f"  username / password: {config.sf_username} / {config.sf_password}",
-            f"  connected app client id / secret: {config.sf_client_id} / {config.sf_client_secret}",
+            f"  connected app id / secret: {config.sf_client_id} / {config.sf_client_secret}",
             f"CA file (set CMSYNC_CA_BUNDLE to it): {cm.ca_file}",
             f"Seed: {config.seed} ({config.subscribers} subscribers, {config.events} events, "
             f"random seed {config.random_seed}); faults: {config.faults or 'none'}",
