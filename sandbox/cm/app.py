@@ -140,7 +140,8 @@ class CampaignMonitorApp(SandboxApp):
         scheme = scheme.lower()
         try:
             if scheme == "bearer":
-                self.oauth.check_access_token(credentials.strip())
+                with self.state.lock:
+                    self.oauth.check_access_token(credentials.strip())
                 return None
             if scheme == "basic":
                 setattr(request, _SCOPE_ATTR, self._check_api_key(credentials.strip()))
