@@ -25,6 +25,7 @@ Route names (for ``/__sandbox__/stats`` and fault rules such as ``503:x1@composi
   (CustomObject, CustomField, Layout), ``tooling.query``.
 - ``bulk2.ingest.create`` / ``.list`` / ``.get`` / ``.upload`` / ``.state`` / ``.delete`` /
   ``.results``; per-row reject faults use the endpoint name ``bulk2.ingest.process``.
+  ``bulk2.query.create`` / ``.list`` / ``.get`` / ``.state`` / ``.delete`` / ``.results``.
 - ``analytics.reports.list`` / ``.run`` / ``.describe``; ``listviews.list`` / ``.get`` /
   ``.describe`` / ``.results``.
 

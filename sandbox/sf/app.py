@@ -18,7 +18,7 @@ from sandbox.config import SandboxConfig
 from sandbox.core.faults import FaultInjector
 from sandbox.core.http import Request, Response, Router, SandboxApp
 
-from . import analytics, bulk, composite, seed, tooling
+from . import analytics, bulk, bulk_query, composite, seed, tooling
 from .auth import TokenStore, signature
 from .ids import normalize_id
 from .persist import Persistence
@@ -29,6 +29,7 @@ from .query import (
     execute_soql,
     parse_soql,
     unknown_object_error,
+    with_hidden_id,
 )
 from .schema import ObjectDef, Schema, describe_layout
 from .store import SfError, Store, parse_datetime, sf_datetime
@@ -86,6 +87,7 @@ class SalesforceApp(SandboxApp):
         self.reports: dict[str, dict[str, Any]] = {}
         self.list_views: dict[str, dict[str, Any]] = {}
         self.bulk_jobs = bulk.BulkJobs(self)
+        self.query_jobs: bulk_query.QueryJobs | None = None
         self.persistence = Persistence.open(config) if config.persist else None
         self._register_routes()
         if not (self.persistence and self.persistence.restore(self)):
@@ -172,6 +174,7 @@ class SalesforceApp(SandboxApp):
         tooling.register(self)
         composite.register(self)
         bulk.register(self)
+        bulk_query.register(self)
         analytics.register(self)
         s = DATA + "/sobjects/{sobject}"
         add("GET", s + "/describe", "sobjects.describe", self.describe)
@@ -290,10 +293,16 @@ class SalesforceApp(SandboxApp):
             )
         if action == "api-usage" and request.method in {"GET", "PUT"}:
             if request.method == "PUT":
-                payload = request.json() or {}
+                try:
+                    payload = request.json() or {}
+                    used = int(payload.get("used", self.usage.used))
+                    maximum = int(payload.get("max", self.usage.maximum))
+                except (ValueError, TypeError, AttributeError):
+                    return Response.json(
+                        {"error": 'body must be {"used": n, "max": n}'}, status=400
+                    )
                 with self.stats_lock:
-                    self.usage.used = int(payload.get("used", self.usage.used))
-                    self.usage.maximum = int(payload.get("max", self.usage.maximum))
+                    self.usage.used, self.usage.maximum = used, maximum
             return Response.json({"used": self.usage.used, "max": self.usage.maximum})
         return None
 
@@ -349,7 +358,10 @@ class SalesforceApp(SandboxApp):
         return None
 
     def oauth_token(self, request: Request) -> Response:
-        form = request.form()
+        try:
+            form = request.form()
+        except UnicodeDecodeError:
+            return self.oauth_error("invalid_request", "the body must be UTF-8 form data")
         grant = form.get("grant_type") or ""
         if grant == "password":
             problem = self._client_ok(form, request, secret_required=True)
@@ -766,12 +778,17 @@ class SalesforceApp(SandboxApp):
         if definition is None:
             raise unknown_object_error(query)
         types = {name: f.type for name, f in definition.fields.items()}
+        added_id = with_hidden_id(query)
         with self.store.lock:
             rows = self.store.rows(definition.name, include_deleted)
             result = execute_soql(query, rows, self.get_parent, self.store.now(), types)
             if isinstance(result, int):
                 return definition, result
-            return definition, add_attributes(result, definition, self.schema, version)
+            rows = add_attributes(result, definition, self.schema, version)
+        if added_id:
+            for row in rows:
+                row.pop("Id", None)
+        return definition, rows
 
     def _query(self, request: Request, version: str, include_deleted: bool) -> Response:
         text = request.query.get("q") or ""

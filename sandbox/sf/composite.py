@@ -325,8 +325,17 @@ def _halted(sub: dict[str, Any], message: str) -> dict[str, Any]:
 
 
 def _run_subrequest(app: SalesforceApp, outer: Request, sub: Any, results: dict[str, Any]):
-    if not isinstance(sub, dict) or not sub.get("url") or not sub.get("method"):
-        raise SfError("JSON_PARSER_ERROR", "Each subrequest needs method, url and referenceId")
+    shape_ok = (
+        isinstance(sub, dict)
+        and isinstance(sub.get("url"), str)
+        and isinstance(sub.get("method"), str)
+        and isinstance(sub.get("httpHeaders") or {}, dict)
+    )
+    if not shape_ok or not sub["url"] or not sub["method"]:
+        raise SfError(
+            "JSON_PARSER_ERROR",
+            "Each subrequest needs a method and url (strings) and optional httpHeaders (object)",
+        )
     reference_id = sub.get("referenceId")
     try:
         url = _substitute(str(sub["url"]), results)

@@ -142,8 +142,12 @@ def _campaign_monitor_people(count: int, seed: int) -> list[Person] | None:
         from sandbox.cm.seed import demo_people as cm_demo_people  # type: ignore[attr-defined]
     except ImportError:
         return None
+    try:
+        items = list(cm_demo_people(count, seed))
+    except (TypeError, ValueError):
+        return None  # a generator with another signature: keep the documented scheme
     people = []
-    for index, item in enumerate(cm_demo_people(count, seed)):
+    for index, item in enumerate(items):
         first = getattr(item, "first_name", None)
         last = getattr(item, "last_name", None)
         if first is None or last is None:

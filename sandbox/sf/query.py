@@ -81,6 +81,26 @@ def _query_error(exc: Exception) -> SfError:
     return SfError(str(code), str(exc) or "malformed query")
 
 
+def with_hidden_id(query: Any) -> bool:
+    """Select Id too when the query doesn't, so every row's ``attributes.url`` can name its
+    record as Salesforce's does; True when the caller must drop Id from the rows again."""
+    fields = getattr(query, "fields", None)
+    soql = _soql()
+    if not isinstance(fields, list) or getattr(query, "is_count", False) or soql is None:
+        return False
+    sobject = str(getattr(query, "sobject", "")).lower()
+    alias = str(getattr(query, "alias", "") or "").lower()
+    for ref in fields:
+        path = [p.lower() for p in getattr(ref, "path", ())]
+        if path == ["id"] or (len(path) == 2 and path[0] in {sobject, alias} and path[1] == "id"):
+            return False
+    try:
+        fields.append(soql.FieldRef(("Id",)))
+    except (AttributeError, TypeError):
+        return False
+    return True
+
+
 def add_attributes(
     rows: list[dict[str, Any]], definition: ObjectDef, schema: Schema, version: str
 ) -> list[dict[str, Any]]:

@@ -128,6 +128,8 @@ def tooling_create(app: SalesforceApp, request: Request, version: str) -> Respon
             app.schema_changed()
     except SchemaError as exc:
         raise SfError(exc.code, str(exc)) from None
+    except (TypeError, AttributeError, ValueError) as exc:
+        raise SfError("JSON_PARSER_ERROR", f"Invalid Metadata: {exc}") from None
     return Response.json({"id": new_id, "success": True, "errors": [], "warnings": []}, status=201)
 
 
@@ -160,15 +162,16 @@ def tooling_update(app: SalesforceApp, request: Request, version: str) -> Respon
     with app.store.lock:
         row = _find(app, kind, request.params["id"])
         definition = app.schema.get(row["TableEnumOrId"]) or app.schema.objects[row["_object"]]
-        for section in metadata.get("layoutSections") or []:
-            for column in section.get("layoutColumns") or []:
-                for item in column.get("layoutItems") or []:
-                    name = item.get("field")
-                    if name and definition.field(name) is None:
-                        raise SfError(
-                            "INVALID_FIELD", f"No such field {name} on {definition.name}", [name]
-                        )
-        layout = layout_from_metadata(definition, metadata)
+        try:
+            layout = layout_from_metadata(definition, metadata)
+        except (TypeError, AttributeError, ValueError) as exc:
+            raise SfError("JSON_PARSER_ERROR", f"Invalid layout Metadata: {exc}") from None
+        for section in layout["sections"]:
+            for name in section["fields"]:
+                if definition.field(str(name)) is None:
+                    raise SfError(
+                        "INVALID_FIELD", f"No such field {name} on {definition.name}", [str(name)]
+                    )
         layout["id"] = definition.layout.get("id")
         definition.layout = layout
         app.schema_changed()

@@ -195,3 +195,44 @@ def test_bad_job_requests_are_refused(sf, sf_empty_sandbox):
     assert unknown.status_code == 400 and unknown.json()[0]["errorCode"] == "INVALIDJOB"
     assert no_ext.status_code == 400
     assert late.status_code >= 400
+
+
+def test_bulk_query_pages_csv_through_locators(sf):
+    sf.bulk2.Contact.insert(
+        records=[{"LastName": f"Q{i:03d}", "Email": f"q{i}@example.com"} for i in range(250)],
+        wait=0,
+    )
+    account_id = sf.Account.create({"Name": "Parent Co"})["id"]
+    sf.Contact.create({"LastName": "Z-child", "AccountId": account_id})
+
+    pages = list(
+        sf.bulk2.Contact.query(
+            "SELECT LastName, Email, Account.Name FROM Contact ORDER BY LastName",
+            max_records=100,
+            wait=0,
+        )
+    )
+
+    assert len(pages) == 3
+    rows = [row for page in pages for row in _rows(page)]
+    assert len(rows) == 251
+    assert list(rows[0]) == ["LastName", "Email", "Account.Name"]
+    assert rows[0]["LastName"] == "Q000" and rows[0]["Account.Name"] == ""
+    assert rows[-1]["Account.Name"] == "Parent Co"
+
+
+def test_bulk_query_all_includes_deleted_rows(sf):
+    gone = sf.Contact.create({"LastName": "Gone"})["id"]
+    sf.Contact.delete(gone)
+
+    live = [
+        r for page in sf.bulk2.Contact.query("SELECT Id FROM Contact", wait=0) for r in _rows(page)
+    ]
+    everything = [
+        r
+        for page in sf.bulk2.Contact.query_all("SELECT Id, IsDeleted FROM Contact", wait=0)
+        for r in _rows(page)
+    ]
+
+    assert live == []
+    assert everything == [{"Id": gone, "IsDeleted": "true"}]

@@ -134,3 +134,12 @@ def test_unknown_locator_is_invalid_query_locator(sf):
 
 def test_is_sandbox_reads_the_organization(sf):
     assert sf.is_sandbox() is True
+
+
+def test_rows_name_their_record_even_without_id_selected(sf):
+    contact_id = sf.Contact.create({"LastName": "Url"})["id"]
+
+    record = sf.query("SELECT LastName FROM Contact")["records"][0]
+
+    assert set(record) == {"attributes", "LastName"}
+    assert record["attributes"]["url"].endswith(f"/sobjects/Contact/{contact_id}")
