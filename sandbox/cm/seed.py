@@ -29,10 +29,12 @@ from __future__ import annotations
 import random
 from collections import Counter
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import Any
 
 from sandbox.config import SandboxConfig
 
+from .dates import format_minute
 from .model import (
     BOUNCE_REASONS,
     Campaign,
@@ -269,8 +271,6 @@ def _field_value(rng: random.Random, field_def: CustomField, person: Person, now
         return [str(rng.randint(1, 40))]
     if field_def.data_type == "Date":
         day = now - rng.randint(30, 2000) * DAY
-        from .dates import format_minute
-
         return [format_minute(day)[:10]]
     if field_def.name == "Company":
         return [f"{person.name.split()[1]} {rng.choice(('Cafe', 'Deli', 'Bakery', 'Foods'))}"]
@@ -404,16 +404,14 @@ def _make_campaigns(
             days_ago = 200 - (number + rng.uniform(0.1, 0.9)) * 200 / count
             sent = now - int(days_ago * DAY)
             theme = plan.themes[number % len(plan.themes)]
-            from .dates import format_minute
-
-            month = format_minute(sent)[:7]
+            month = datetime.fromtimestamp(sent * 60, tz=UTC).strftime("%B %Y")
             lists = [client.list_ids[0]]
             extra = client.list_ids[1:]
             if extra and rng.random() < 0.4:
                 lists.append(rng.choice(extra))
             campaign = state.add_campaign(
                 client,
-                name=f"{theme} {month} #{number + 1}",
+                name=f"{theme}, {month} (#{number + 1})",
                 subject=f"{theme}: what's new at {plan.name}",
                 from_name=plan.name,
                 from_email=f"news@{plan.domain}",
