@@ -36,6 +36,8 @@ Sandbox-only endpoints (``/__sandbox__/...``, never under ``/api/``): ``POST eve
 tracking events to a sent campaign), ``POST expire-tokens``, ``GET|POST clock`` (shift "now"),
 ``GET info`` (ids and names of the seeded objects), plus the harness's ``stats`` and ``faults``.
 
+``pretty=true`` indents JSON answers, as CM does.
+
 Time: CM reports local time of the account; the sandbox treats every time zone as UTC and reads
 the real UTC clock (plus any shift from ``/__sandbox__/clock``).
 """
@@ -44,6 +46,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import json
 import logging
 from collections.abc import Callable
 from typing import Any
@@ -63,7 +66,7 @@ from . import (
 )
 from .dates import Clock
 from .errors import CMError, invalid_api_key, malformed_body
-from .state import CMState
+from .state import CMState, truthy
 from .webhooks import WebhookDispatcher
 
 logger = logging.getLogger(__name__)
@@ -108,6 +111,8 @@ class CampaignMonitorApp(SandboxApp):
                     response = exc.response()
                 finally:
                     self.state.flush_outbox()
+            if truthy(request.query.get("pretty")) and response.body[:1] in (b"{", b"["):
+                response.body = json.dumps(json.loads(response.body), indent=2).encode("utf-8")
             return response
 
         return run

@@ -73,3 +73,10 @@ def test_a_sandbox_bug_answers_cms_500_without_a_traceback(cm_empty_sandbox, mon
     assert response.status_code == 500
     assert response.json() == {"Code": 500, "Message": "Internal Server Error"}
     assert "boom" not in response.text and "Traceback" not in response.text
+
+
+def test_pretty_true_indents_the_json(cm_sandbox):
+    plain = cm_sandbox.call("GET", "/clients.json")
+    pretty = cm_sandbox.call("GET", "/clients.json", params={"pretty": "true"})
+    assert pretty.json() == plain.json()
+    assert "\n  " in pretty.text and "\n" not in plain.text

@@ -49,7 +49,7 @@ def campaign_body(list_ids: list[str], name: str = "Spring news", **extra) -> di
 def create(cm, list_ids: list[str], **extra) -> str:
     response = cm.call(
         "POST", f"/campaigns/{client_id(cm)}.json", json=campaign_body(list_ids, **extra)
-    )  # noqa: E501
+    )
     assert response.status_code == 201, response.text
     return response.json()
 
@@ -91,7 +91,7 @@ def sent(cm) -> dict:
     add(cm, second, "bob@example.com", "eve@example.com", "fay@example.com")
     cm.call(
         "POST", f"/subscribers/{first}/unsubscribe.json", json={"EmailAddress": "dan@example.com"}
-    )  # noqa: E501
+    )
     suppress = {"EmailAddresses": ["fay@example.com"]}
     cm.call("POST", f"/clients/{client_id(cm)}/suppress.json", json=suppress)
     campaign_id = create(cm, [first, second])
@@ -205,7 +205,7 @@ def test_events_show_in_reports_and_summary(cm, sent):
     campaign_id = sent["campaign"]
     assert events(
         cm, campaign_id, "open", ["ann@example.com", "ann@example.com", "bob@example.com"]
-    ).json() == {"added": 3}  # noqa: E501
+    ).json() == {"added": 3}
     events(cm, campaign_id, "click", ["ann@example.com"], url="https://example.com/a")
     events(cm, campaign_id, "bounce", ["cat@example.com"], bounce_type="Soft")
     events(cm, campaign_id, "unsubscribe", ["bob@example.com"])
@@ -228,7 +228,7 @@ def test_events_show_in_reports_and_summary(cm, sent):
         "Bounced": 1,
         "Unsubscribed": 1,
         "SpamComplaints": 1,
-    }  # noqa: E501
+    }
     clicks = report(cm, campaign_id, "clicks")["Results"]
     assert [(c["EmailAddress"], c["URL"], c["ListID"]) for c in clicks] == [
         ("ann@example.com", "https://example.com/a", sent["first"])
@@ -292,13 +292,13 @@ def test_subscriber_history_lists_the_actions_newest_first(cm, sent):
         ["ann@example.com"],
         url="https://x.example/p",
         date="2099-01-01 10:05",
-    )  # noqa: E501
+    )
     history = cm.call(
         "GET", f"/subscribers/{sent['first']}/history.json", params={"email": "ann@example.com"}
-    ).json()  # noqa: E501
+    ).json()
     assert [(h["ID"], h["Type"], h["Name"]) for h in history] == [
         (campaign_id, "Campaign", "Spring news")
-    ]  # noqa: E501
+    ]
     assert [(a["Event"], a["Date"], a["Detail"]) for a in history[0]["Actions"]] == [
         ("Click", "2099-01-01 10:05:00", "https://x.example/p"),
         ("Open", "2099-01-01 10:00:00", ""),
@@ -326,7 +326,7 @@ def test_reports_page_and_filter_by_date(cm, sent):
     assert [row["EmailAddress"] for row in by_email] == sorted(people[i % 4] for i in range(25))
     assert error_of(
         cm.call("GET", f"/campaigns/{campaign_id}/opens.json", params={"date": "soon"})
-    ) == (400, 5)  # noqa: E501
+    ) == (400, 5)
 
 
 # --- sent campaigns and tags ----------------------------------------------------------------------

@@ -48,7 +48,7 @@ def test_journey_email_reports_page_by_date_both_ways(cm_sandbox):
     welcome = next(j for j in journeys(cm) if j["Name"] == "Welcome series")
     email_id = cm.call("GET", f"/journeys/{welcome['JourneyID']}.json").json()["Emails"][0][
         "EmailID"
-    ]  # noqa: E501
+    ]
     path = f"/journeys/email/{email_id}/recipients.json"
     everything = cm.call("GET", path).json()
     dates = [row["SentDate"] for row in everything["Results"]]

@@ -139,7 +139,7 @@ def test_update_can_change_the_address(cm, list_id):
     body = person("new@example.com", Name="New Name")
     response = cm.call(
         "PUT", f"/subscribers/{list_id}.json", params={"email": "old@example.com"}, json=body
-    )  # noqa: E501
+    )
     assert (response.status_code, response.text) == (200, "")
     assert get(cm, list_id, "new@example.com")["Name"] == "New Name"
     gone = cm.call("GET", f"/subscribers/{list_id}.json", params={"email": "old@example.com"})
@@ -387,7 +387,7 @@ def test_webhooks_deliver_subscribe_update_and_deactivate(cm, list_id, receiver)
         "Name",
         "CustomFields",
         "SignupIPAddress",
-    }  # noqa: E501
+    }
     assert (update["OldEmailAddress"], update["Name"], update["State"]) == (
         "w@example.com",
         "Wendy W",
