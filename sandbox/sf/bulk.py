@@ -233,7 +233,7 @@ def set_state(app: SalesforceApp, request: Request, version: str) -> Response:
         thread = threading.Thread(
             target=_process, args=(app, job), name=f"bulk-{job.id}", daemon=True
         )
-        app.bulk_jobs.threads.append(thread)
+        app.bulk_jobs.threads = [t for t in app.bulk_jobs.threads if t.is_alive()] + [thread]
         thread.start()
         # Salesforce answers UploadComplete at once; waiting a little for the worker lets a
         # client's first poll already see JobComplete instead of backing off for seconds.
