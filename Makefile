@@ -14,10 +14,19 @@ $(STAMP): requirements.txt
 
 install: $(STAMP)
 
+# The demo talks to the local sandbox; these point the product at it (override any in the shell).
+run: export CMSYNC_CA_BUNDLE ?= $(CURDIR)/var/sandbox/ca.pem
+run: export CM_API_BASE_URL ?= https://127.0.0.1:8701/api/v3.3
+run: export CM_OAUTH_CLIENT_ID ?= cmsync-sandbox-client
+run: export CM_OAUTH_CLIENT_SECRET ?= cmsync-sandbox-secret
+run: export SF_LOGIN_URL ?= https://127.0.0.1:8702
+run: export SF_CLIENT_ID ?= cmsync-sandbox-connected-app
+run: export SF_CLIENT_SECRET ?= cmsync-sandbox-connected-secret
 run: $(STAMP)
 	$(BIN)/python manage.py migrate --noinput
 	$(BIN)/python manage.py ensure_admin
 	@echo "cmsync console: http://127.0.0.1:$${CMSYNC_PORT:-8000}/   (Ctrl-C stops web, worker, beat and sandbox)"
+	@echo "The demo connects itself to the sandbox (Campaign Monitor :8701, Salesforce :8702) once it is up."
 	$(BIN)/honcho start -f Procfile
 
 test: $(STAMP)
