@@ -24,6 +24,7 @@ if TYPE_CHECKING:
 COLLECTION_LIMIT = 200
 RETRIEVE_LIMIT = 2000
 COMPOSITE_LIMIT = 25
+HEAVY_LIMIT = 5  # collections or query subrequests per composite call
 ROLLED_BACK = {
     "statusCode": "ALL_OR_NONE_OPERATION_ROLLED_BACK",
     "message": "Record rolled back because not all records were valid and the request was using "
@@ -279,6 +280,13 @@ def composite(app: SalesforceApp, request: Request, version: str) -> Response:
             "LIMIT_EXCEEDED",
             f"Composite requests cannot contain more than {COMPOSITE_LIMIT} subrequests",
         )
+    heavy = sum(1 for sub in subrequests if _is_heavy(app, sub))
+    if heavy > HEAVY_LIMIT:
+        raise SfError(
+            "LIMIT_EXCEEDED",
+            f"Composite requests may contain at most {HEAVY_LIMIT} sObject Collections or query "
+            "subrequests",
+        )
     all_or_none = _flag(body.get("allOrNone", False))
     results: dict[str, Any] = {}
     answers: list[dict[str, Any]] = []
@@ -313,6 +321,14 @@ def composite(app: SalesforceApp, request: Request, version: str) -> Response:
                 for a in answers
             ]
     return Response.json({"compositeResponse": answers})
+
+
+def _is_heavy(app: SalesforceApp, sub: Any) -> bool:
+    if not isinstance(sub, dict) or not isinstance(sub.get("url"), str):
+        return False
+    method = str(sub.get("method") or "GET").upper()
+    route, _params, _known = app.router.match(method, urlsplit(sub["url"]).path.rstrip("/"))
+    return route is not None and route.name.startswith(("composite.sobjects", "query"))
 
 
 def _halted(sub: dict[str, Any], message: str) -> dict[str, Any]:

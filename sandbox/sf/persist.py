@@ -98,7 +98,8 @@ class Persistence:
             self._db.execute("COMMIT")
 
     def save_meta(self, app: SalesforceApp) -> None:
-        with self._lock:
+        # Lock order everywhere: the store's lock, then this file's lock.
+        with app.store.lock, self._lock:
             self._db.execute("BEGIN")
             self._set("org", _org_state(app))
             self._set("schema", _schema_state(app))

@@ -692,10 +692,24 @@ class Store:
             record["Name"] = " ".join(p for p in parts if p) or None
         if name == "CampaignMember":
             self._derive_member(record, previous)
+        if previous is None and definition.custom:
+            self._auto_number(definition, record)
         needs_order = previous is None and record.get("SortOrder") is None
         if name == "CampaignMemberStatus" and needs_order and record.get("CampaignId"):
             siblings = self.find_by(name, definition.fields["CampaignId"], record["CampaignId"])
             record["SortOrder"] = len(siblings) + 1
+
+    def _auto_number(self, definition: ObjectDef, record: dict[str, Any]) -> None:
+        """AutoNumber name fields: ``displayFormat`` such as ``SUB-{0000}`` (default ``{0}``)."""
+        name_field = definition.fields.get("Name")
+        if name_field is None or not name_field.auto_number:
+            return
+        name_meta = (definition.metadata or {}).get("nameField") or {}
+        display = (
+            str(name_meta.get("displayFormat") or "{0}") if isinstance(name_meta, dict) else "{0}"
+        )
+        number = len(self.table(definition.name)) + 1
+        record["Name"] = re.sub(r"\{(0+)\}", lambda m: str(number).zfill(len(m.group(1))), display)
 
     def _derive_member(self, record: dict[str, Any], previous: dict[str, Any] | None) -> None:
         if previous is None:

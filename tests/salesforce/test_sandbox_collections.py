@@ -288,3 +288,21 @@ def test_composite_refuses_more_than_25_subrequests(sf):
 
     with pytest.raises(SalesforceMalformedRequest):
         sf.restful("composite", method="POST", json=body)
+
+
+def test_composite_allows_at_most_five_queries_or_collections(sf):
+    def query(i):
+        return {
+            "method": "GET",
+            "url": "/services/data/v59.0/query?q=SELECT+Id+FROM+User",
+            "referenceId": f"q{i}",
+        }
+
+    five = sf.restful(
+        "composite", method="POST", json={"compositeRequest": [query(i) for i in range(5)]}
+    )
+    assert len(five["compositeResponse"]) == 5
+    with pytest.raises(SalesforceMalformedRequest):
+        sf.restful(
+            "composite", method="POST", json={"compositeRequest": [query(i) for i in range(6)]}
+        )

@@ -338,3 +338,17 @@ def test_updated_and_deleted_windows(sf):
 
     assert keep in sf.Contact.updated(start, end)["ids"]
     assert [r["id"] for r in sf.Contact.deleted(start, end)["deletedRecords"]] == [gone]
+
+
+def test_concurrent_writers_get_distinct_records(sf_empty_sandbox):
+    from concurrent.futures import ThreadPoolExecutor
+
+    def create_many(worker):
+        client = sf_empty_sandbox.salesforce()
+        return [client.Contact.create({"LastName": f"W{worker}-{i}"})["id"] for i in range(15)]
+
+    with ThreadPoolExecutor(max_workers=6) as pool:
+        ids = [i for batch in pool.map(create_many, range(6)) for i in batch]
+
+    assert len(set(ids)) == 90
+    assert len(sf_empty_sandbox.app.records("Contact")) == 90

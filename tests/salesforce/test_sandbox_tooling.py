@@ -221,3 +221,24 @@ def test_layout_update_with_an_unknown_field_is_refused(sf):
         sf.toolingexecute(
             f"sobjects/Layout/{layout_id}", method="PATCH", data={"Metadata": metadata}
         )
+
+
+def test_auto_number_name_fields_count_up(sf):
+    _create(
+        sf,
+        "CustomObject",
+        "Ticket__c",
+        {
+            "label": "Ticket",
+            "nameField": {"type": "AutoNumber", "label": "Ticket No", "displayFormat": "T-{0000}"},
+        },
+    )
+
+    first = sf.Ticket__c.create({})["id"]
+    second = sf.Ticket__c.create({})["id"]
+
+    assert sf.Ticket__c.get(first)["Name"] == "T-0001"
+    assert sf.Ticket__c.get(second)["Name"] == "T-0002"
+    with pytest.raises(SalesforceMalformedRequest) as caught:
+        sf.Ticket__c.create({"Name": "mine"})
+    assert caught.value.content[0]["errorCode"] == "INVALID_FIELD_FOR_INSERT_UPDATE"
