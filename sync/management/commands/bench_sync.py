@@ -1,7 +1,8 @@
 """Benchmark the primary sync against a freshly seeded sandbox and print one JSON line.
 
-The sandboxes run in a child process (``run_sandbox``), so the peak RSS reported is the sync's
-own, not the sandbox's in-memory data. Steps: full sync, then a sync with no changes in CM.
+The benchmark re-runs itself in a child process with its own throw-away SQLite database, so it
+never touches the console's data; the sandboxes run in another child process (``run_sandbox``),
+so the peak RSS reported is the sync's own. Steps: full sync, then a sync with no changes in CM.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ import resource
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 from typing import Any
@@ -40,6 +42,9 @@ class Command(BaseCommand):
     def handle(self, *args: Any, **options: Any) -> None:
         if options["subscribers"] < 1 or options["events"] < 0:
             raise CommandError("--subscribers must be at least 1 and --events not negative")
+        if not os.environ.get(_CHILD_FLAG):
+            _rerun_isolated(options)
+            return
         cm_port, sf_port = _free_port(), _free_port()
         sandbox = _start_sandbox(cm_port, sf_port, options)
         connection = None
@@ -52,12 +57,35 @@ class Command(BaseCommand):
             connection = _connect(cm_port, sf_port, defaults)
             full, full_seconds = _timed(lambda: run_inline(connection, kind=RunKind.FULL))
             again, again_seconds = _timed(lambda: run_inline(connection))
-            self.stdout.write(json.dumps(_figures(options, full, full_seconds, again, again_seconds)))
+            self.stdout.write(
+                json.dumps(_figures(options, full, full_seconds, again, again_seconds))
+            )
         finally:
             if connection is not None:
                 connection.delete()
             sandbox.terminate()
             sandbox.wait(timeout=20)
+
+
+_CHILD_FLAG = "CMSYNC_BENCH_CHILD"
+
+
+def _rerun_isolated(options: dict[str, Any]) -> None:
+    with tempfile.TemporaryDirectory(prefix="cmsync-bench-") as folder:
+        env = dict(os.environ)
+        env.update(
+            {_CHILD_FLAG: "1", "DATABASE_URL": f"sqlite:///{folder}/bench.sqlite3", "REDIS_URL": ""}
+        )
+        manage = [sys.executable, "manage.py"]
+        subprocess.run([*manage, "migrate", "-v0"], cwd=settings.BASE_DIR, env=env, check=True)
+        arguments = [
+            "--subscribers", str(options["subscribers"]), "--events", str(options["events"]),
+            "--random-seed", str(options["random_seed"]),
+            "--bulk-threshold", str(options["bulk_threshold"]),
+        ]  # fmt: skip
+        result = subprocess.run([*manage, "bench_sync", *arguments], cwd=settings.BASE_DIR, env=env)
+        if result.returncode:
+            raise CommandError("the benchmark failed (see above)")
 
 
 def _free_port() -> int:
@@ -95,7 +123,9 @@ def _connect(cm_port: int, sf_port: int, defaults: SandboxConfig) -> Connection:
     cm_base = f"https://127.0.0.1:{cm_port}/api/v3.3"
     sf_url = f"https://127.0.0.1:{sf_port}"
     connection = Connection.objects.create(name="bench_sync", cm_base_url=cm_base)
-    connect_campaign_monitor(connection, base_url=cm_base, api_key=defaults.cm_api_key, select="all")
+    connect_campaign_monitor(
+        connection, base_url=cm_base, api_key=defaults.cm_api_key, select="all"
+    )
     tokens = password_grant(
         sf_url, defaults.sf_username, defaults.sf_password, defaults.sf_client_id,
         defaults.sf_client_secret, settings.CMSYNC_CA_BUNDLE,
@@ -114,7 +144,11 @@ def _timed(action):
 
 
 def _figures(
-    options: dict[str, Any], full: SyncRun, full_seconds: float, again: SyncRun, again_seconds: float
+    options: dict[str, Any],
+    full: SyncRun,
+    full_seconds: float,
+    again: SyncRun,
+    again_seconds: float,
 ) -> dict[str, Any]:
     rows = full.total_written
     minimum_collection_calls = sum(math.ceil(n / 200) for n in full.records_written.values())
