@@ -5,11 +5,19 @@ from __future__ import annotations
 from django.core.paginator import Paginator
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, render
+from django.urls import NoReverseMatch, reverse
 
 from maintenance.tasks import last_heartbeat
 from sync.models import SyncRun
 from sync.services.schedule import next_run_at
 from sync.services.status import describe_sync_state, get_connection, last_run_for
+
+
+def _url_or_none(name: str) -> str | None:
+    try:
+        return reverse(name)
+    except NoReverseMatch:
+        return None
 
 
 def dashboard(request: HttpRequest) -> HttpResponse:
@@ -22,6 +30,12 @@ def dashboard(request: HttpRequest) -> HttpResponse:
         "state": describe_sync_state(connection, last_run),
         "next_run": next_run_at(connection) if connection else None,
         "heartbeat": last_heartbeat(),
+        "sync_settings_url": _url_or_none("sync-settings"),
+        "selected_clients": ", ".join(
+            connection.clients.filter(selected=True).values_list("name", flat=True)
+        )
+        if connection
+        else "",
     }
     return render(request, "sync/dashboard.html", context)
 
