@@ -348,7 +348,6 @@ class SalesforceApp(SandboxApp):
         used_mb = records * RECORD_STORAGE_KB // 1024
         with self.stats_lock:
             used, maximum = self.usage.used, self.usage.maximum
-        jobs_today = self.bulk_jobs.count()
 
         def pair(limit: int, remaining: int) -> dict[str, int]:
             return {"Max": limit, "Remaining": max(remaining, 0)}
@@ -368,7 +367,6 @@ class SalesforceApp(SandboxApp):
                 "HourlyODataCallout": pair(10000, 10000),
                 "MassEmail": pair(5000, 5000),
                 "SingleEmail": pair(5000, 5000),
-                "DailyBulkV2IngestJobs": pair(150000, 150000 - jobs_today),
             }
         )
 

@@ -386,6 +386,14 @@ def _process_row(
             raise SfError("FIELD_CUSTOM_VALIDATION_EXCEPTION", "cmsync sandbox validation rule")
         created = False
         if job.operation == "insert":
+            if raw_id:
+                raise SfError(
+                    "INVALID_FIELD_FOR_INSERT_UPDATE",
+                    "Unable to create/update fields: Id. Please check the security "
+                    "settings of this field and verify that it is read/write for your "
+                    "profile or permission set.",
+                    ["Id"],
+                )
             record_id = store.create(definition, values)["Id"]
             created = True
         elif job.operation in {"update", "delete", "hardDelete"}:

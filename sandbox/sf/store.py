@@ -41,6 +41,8 @@ COMPOSITE_UNIQUE = [
     ("CampaignMember", ("CampaignId", "ContactId"), "Already a campaign member."),
     ("CampaignMember", ("CampaignId", "LeadId"), "Already a campaign member."),
     ("CampaignMemberStatus", ("CampaignId", "Label"), "duplicate value found: Label"),
+    ("ObjectPermissions", ("ParentId", "SobjectType"), "duplicate value found: SobjectType"),
+    ("FieldPermissions", ("ParentId", "Field"), "duplicate value found: Field"),
     (
         "PermissionSetAssignment",
         ("AssigneeId", "PermissionSetId"),
@@ -694,10 +696,53 @@ class Store:
             self._derive_member(record, previous)
         if previous is None and definition.custom:
             self._auto_number(definition, record)
+        if previous is None and name in {"ObjectPermissions", "FieldPermissions"}:
+            self._check_permission_target(name, record)
+        if name in {"ObjectPermissions", "FieldPermissions"}:
+            self._check_permission_flags(record)
         needs_order = previous is None and record.get("SortOrder") is None
         if name == "CampaignMemberStatus" and needs_order and record.get("CampaignId"):
             siblings = self.find_by(name, definition.fields["CampaignId"], record["CampaignId"])
             record["SortOrder"] = len(siblings) + 1
+
+    def _check_permission_target(self, name: str, record: dict[str, Any]) -> None:
+        """SobjectType / Field are restricted picklists of the org's objects and fields."""
+        target = self.schema.get(str(record.get("SobjectType") or ""))
+        if target is None:
+            raise SfError(
+                "INVALID_OR_NULL_FOR_RESTRICTED_PICKLIST",
+                f"SObject Type Name: bad value for restricted picklist field: "
+                f"{record.get('SobjectType')}",
+                ["SobjectType"],
+            )
+        record["SobjectType"] = target.name
+        if name != "FieldPermissions":
+            return
+        object_name, _, field_name = str(record.get("Field") or "").partition(".")
+        field_def = target.field(field_name) if object_name.lower() == target.name.lower() else None
+        if field_def is None:
+            raise SfError(
+                "INVALID_OR_NULL_FOR_RESTRICTED_PICKLIST",
+                f"Field Name: bad value for restricted picklist field: {record.get('Field')}",
+                ["Field"],
+            )
+        if field_def.required or field_def.name in SYSTEM_FIELDS or field_def.name_field:
+            raise SfError(
+                "FIELD_INTEGRITY_EXCEPTION",
+                f"Field Name: {target.name}.{field_def.name} is not permissionable",
+                ["Field"],
+            )
+        record["Field"] = f"{target.name}.{field_def.name}"
+
+    @staticmethod
+    def _check_permission_flags(record: dict[str, Any]) -> None:
+        granted = [k for k, v in record.items() if k.startswith("Permissions") and v]
+        if granted and not record.get("PermissionsRead"):
+            raise SfError(
+                "FIELD_INTEGRITY_EXCEPTION",
+                f"Permission {granted[0][len('Permissions') :]} depends on permission(s): Read",
+                ["PermissionsRead"],
+            )
 
     def _auto_number(self, definition: ObjectDef, record: dict[str, Any]) -> None:
         """AutoNumber name fields: ``displayFormat`` such as ``SUB-{0000}`` (default ``{0}``)."""

@@ -352,3 +352,57 @@ def test_concurrent_writers_get_distinct_records(sf_empty_sandbox):
 
     assert len(set(ids)) == 90
     assert len(sf_empty_sandbox.app.records("Contact")) == 90
+
+
+def test_field_and_object_permissions_are_validated(sf):
+    sf.toolingexecute(
+        "sobjects/CustomField",
+        method="POST",
+        data={
+            "FullName": "Contact.CM_Key__c",
+            "Metadata": {"label": "CM Key", "type": "Text", "length": 80},
+        },
+    )
+    parent = sf.PermissionSet.create({"Name": "Perms", "Label": "Perms"})["id"]
+
+    granted = sf.FieldPermissions.create(
+        {
+            "ParentId": parent,
+            "SobjectType": "Contact",
+            "Field": "Contact.CM_Key__c",
+            "PermissionsRead": True,
+            "PermissionsEdit": True,
+        }
+    )
+    assert granted["success"]
+    cases = [
+        (
+            "FieldPermissions",
+            {"SobjectType": "Contact", "Field": "Contact.CM_Key__c", "PermissionsRead": True},
+            "DUPLICATE_VALUE",
+        ),
+        (
+            "FieldPermissions",
+            {"SobjectType": "Contact", "Field": "Contact.Nope__c", "PermissionsRead": True},
+            "INVALID_OR_NULL_FOR_RESTRICTED_PICKLIST",
+        ),
+        (
+            "FieldPermissions",
+            {"SobjectType": "Contact", "Field": "Contact.LastName", "PermissionsRead": True},
+            "FIELD_INTEGRITY_EXCEPTION",
+        ),
+        (
+            "ObjectPermissions",
+            {"SobjectType": "Contact", "PermissionsEdit": True},
+            "FIELD_INTEGRITY_EXCEPTION",
+        ),
+        (
+            "ObjectPermissions",
+            {"SobjectType": "Nope__c", "PermissionsRead": True},
+            "INVALID_OR_NULL_FOR_RESTRICTED_PICKLIST",
+        ),
+    ]
+    for sobject, values, code in cases:
+        with pytest.raises(SalesforceMalformedRequest) as caught:
+            getattr(sf, sobject).create({"ParentId": parent, **values})
+        assert caught.value.content[0]["errorCode"] == code, (sobject, values)
