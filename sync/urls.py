@@ -1,10 +1,60 @@
 from django.urls import path
 
-from . import views
+from . import views, views_settings
 
 urlpatterns = [
     path("", views.dashboard, name="dashboard"),
     path("sync/runs/", views.run_list, name="sync-runs"),
     path("sync/runs/<int:run_id>/", views.run_detail, name="sync-run-detail"),
     path("sync/runs/<int:run_id>/progress/", views.run_progress, name="sync-run-progress"),
+    # Sync Settings and the Connect flows (sync/views_settings.py)
+    path("sync/settings/", views_settings.sync_settings, name="sync-settings"),
+    path(
+        "sync/settings/frequency/",
+        views_settings.save_frequency,
+        name="sync-settings-frequency",
+    ),
+    path("sync/settings/turn-off/", views_settings.turn_off, name="sync-settings-turn-off"),
+    path("sync/settings/turn-on/", views_settings.turn_on, name="sync-settings-turn-on"),
+    path("sync/settings/sync-now/", views_settings.sync_now, name="sync-settings-sync-now"),
+    path("sync/settings/full-sync/", views_settings.full_sync, name="sync-settings-full-sync"),
+    path(
+        "sync/settings/change-sync-user/",
+        views_settings.change_sf_sync_user,
+        name="sync-settings-change-sync-user",
+    ),
+    path("sync/settings/reconnect/", views_settings.reconnect_cm, name="sync-settings-reconnect"),
+    path("sync/settings/disconnect/", views_settings.disconnect, name="sync-settings-disconnect"),
+    path(
+        "sync/settings/clients/select/",
+        views_settings.save_selected_clients,
+        name="sync-settings-select-clients",
+    ),
+    path(
+        "sync/settings/clients/<int:client_id>/owner/",
+        views_settings.save_security_owner,
+        name="sync-settings-security-owner",
+    ),
+    path("sync/connect/campaign-monitor/", views_settings.connect_cm, name="sync-connect-cm"),
+    path(
+        "sync/connect/campaign-monitor/oauth/",
+        views_settings.connect_cm_oauth,
+        name="sync-connect-cm-oauth",
+    ),
+    path(
+        "sync/connect/campaign-monitor/callback/",
+        views_settings.connect_cm_callback,
+        name="sync-connect-cm-callback",
+    ),
+    path(
+        "sync/connect/campaign-monitor/clients/",
+        views_settings.connect_cm_clients,
+        name="sync-connect-cm-clients",
+    ),
+    path("sync/connect/salesforce/", views_settings.connect_sf, name="sync-connect-sf"),
+    path(
+        "sync/connect/salesforce/callback/",
+        views_settings.connect_sf_callback,
+        name="sync-connect-sf-callback",
+    ),
 ]
