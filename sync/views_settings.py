@@ -450,6 +450,13 @@ def connect_cm_oauth(request: HttpRequest) -> HttpResponse:
     reconnecting = request.POST.get("purpose") == PURPOSE_RECONNECT
     if reconnecting and (connection is None or not connection.clients.exists()):
         reconnecting = False
+    if not reconnecting and connection is not None and connection.cm_connected:
+        messages.info(
+            request,
+            "Campaign Monitor is already connected. To change its credentials use "
+            "Reconnect to Campaign Monitor.",
+        )
+        return _settings_redirect()
     base_url = connection.cm_base_url if reconnecting else settings.CM_API_BASE_URL
     state = secrets.token_urlsafe(32)
     request.session[SESSION_CM_OAUTH] = {

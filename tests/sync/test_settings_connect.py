@@ -98,6 +98,7 @@ def test_api_key_errors_say_what_is_wrong(admin_client, cm_settings, key, error)
     response = admin_client.post(reverse("sync-connect-cm"), {"api_key": key})
     assert response.status_code == 200
     assert error in text(response)
+    assert f'value="{key}"' not in text(response)  # a typed key is never echoed back
     assert not Connection.objects.filter(cm_connected_at__isnull=False).exists()
 
 
@@ -150,6 +151,9 @@ def test_cm_oauth_round_trip_connects_with_tokens(admin_client, cm_settings, cm_
     assert connection.cm_auth_method == CMAuthMethod.OAUTH
     assert connection.cm_access_token and connection.cm_refresh_token and not connection.cm_api_key
     assert connection.clients.count() == 3
+    # Connected now: a second OAuth start is turned away towards Reconnect.
+    again = admin_client.post(reverse("sync-connect-cm-oauth"), follow=True)
+    assert "already connected" in text(again)
     # The state is single-use: replaying the callback changes nothing and says why.
     replay = admin_client.get(callback, follow=True)
     assert "could not be verified" in text(replay)

@@ -176,6 +176,15 @@ def test_running_run_shows_live_progress(admin_client, connection):
     assert admin_client.get(f"/sync/runs/{run.pk}/progress/").json()["percent"] == 40
 
 
+def test_rejected_credentials_show_what_to_do(admin_client, connection):
+    Connection.objects.filter(pk=connection.pk).update(cm_needs_reconnect=True)
+    body = page(admin_client)
+    banner = body.split('data-testid="reconnect-needed"')[1].split("</section>")[0]
+    assert "Campaign Monitor rejected cmsync's credentials" in banner
+    assert 'href="/sync/settings/reconnect/"' in banner
+    assert "Reconnect needed" in body.split('data-testid="sync-state"')[1][:40]
+
+
 # Frequency, on/off -------------------------------------------------------------------------------
 def test_frequency_change_updates_the_beat_interval_and_next_run(admin_client, connection):
     before = next_run_at(connection)
