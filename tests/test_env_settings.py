@@ -65,7 +65,8 @@ def test_email_url_becomes_smtp_settings():
 
 
 def _manage(tmp_path, *args, **env):
-    base = {k: v for k, v in os.environ.items() if k not in {"DATABASE_URL", "REDIS_URL", "DEBUG"}}
+    dropped = {"DATABASE_URL", "REDIS_URL", "DEBUG", "DJANGO_ALLOW_ASYNC_UNSAFE"}
+    base = {k: v for k, v in os.environ.items() if k not in dropped}
     base.update(CMSYNC_VAR_DIR=str(tmp_path), **env)
     return subprocess.run(
         [sys.executable, "manage.py", *args],
