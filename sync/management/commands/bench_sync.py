@@ -11,6 +11,7 @@ import json
 import math
 import os
 import resource
+import secrets
 import socket
 import subprocess
 import sys
@@ -20,6 +21,7 @@ from pathlib import Path
 from typing import Any
 
 import requests
+from cryptography.fernet import Fernet
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 
@@ -74,7 +76,15 @@ def _rerun_isolated(options: dict[str, Any]) -> None:
     with tempfile.TemporaryDirectory(prefix="cmsync-bench-") as folder:
         env = dict(os.environ)
         env.update(
-            {_CHILD_FLAG: "1", "DATABASE_URL": f"sqlite:///{folder}/bench.sqlite3", "REDIS_URL": ""}
+            {
+                _CHILD_FLAG: "1",
+                "DATABASE_URL": f"sqlite:///{folder}/bench.sqlite3",
+                "REDIS_URL": "",
+                # Production mode, so Django does not keep every SQL query in memory (DEBUG does).
+                "DEBUG": "0",
+                "SECRET_KEY": secrets.token_urlsafe(60),
+                "FIELD_ENCRYPTION_KEY": Fernet.generate_key().decode(),
+            }
         )
         manage = [sys.executable, "manage.py"]
         subprocess.run([*manage, "migrate", "-v0"], cwd=settings.BASE_DIR, env=env, check=True)
