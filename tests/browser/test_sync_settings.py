@@ -15,6 +15,17 @@ pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
 
 @pytest.fixture
+def admin_user(transactional_db, django_user_model):
+    """The Admin persona, recreating its group: an earlier transactional test flushed the
+    groups the data migration made."""
+    from django.contrib.auth.models import Group
+
+    user = django_user_model.objects.create_user(username="alice-admin", password=PASSWORD)
+    user.groups.add(Group.objects.get_or_create(name="Admin")[0])
+    return user
+
+
+@pytest.fixture
 def connection(transactional_db, settings, cm_sandbox, sf_sandbox) -> Connection:
     """Both sandboxes connected; the settings reach the live server's thread too."""
     settings.CMSYNC_CA_BUNDLE = cm_sandbox.ca_file
