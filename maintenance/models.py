@@ -30,3 +30,33 @@ class MaintenanceMessage(models.Model):
 
     def __str__(self) -> str:
         return f"[{self.level}] {self.job}: {self.message}"
+
+
+class AuditEntry(models.Model):
+    """A change of a setting: who, when, what, before → after."""
+
+    created_at = models.DateTimeField(default=timezone.now, db_index=True)
+    user = models.ForeignKey(
+        "auth.User", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    username = models.CharField(max_length=150, blank=True)
+    area = models.CharField(max_length=80)
+    setting = models.CharField(max_length=120)
+    before = models.TextField(blank=True)
+    after = models.TextField(blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-pk"]
+
+    def __str__(self) -> str:
+        return f"{self.username or 'system'} changed {self.area} / {self.setting}"
+
+
+class GovernorLimit(models.Model):
+    """Internal limits per job (batch sizes), tunable by admins behind the Maintenance cog."""
+
+    job = models.CharField(max_length=80, unique=True)
+    batch_size = models.PositiveIntegerField()
+
+    def __str__(self) -> str:
+        return f"{self.job}: {self.batch_size}"

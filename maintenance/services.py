@@ -44,3 +44,47 @@ def unread_count() -> int:
     return MaintenanceMessage.objects.filter(
         read=False, level__in=[Level.WARNING, Level.ERROR]
     ).count()
+
+
+def record_changes(*, user, area: str, changes: dict[str, tuple[object, object]]) -> int:
+    """Write one audit entry per setting whose value changed; returns how many."""
+    from .models import AuditEntry
+
+    entries = [
+        AuditEntry(
+            user=user if getattr(user, "is_authenticated", False) else None,
+            username=getattr(user, "username", "") or "",
+            area=area,
+            setting=setting,
+            before=_display(before),
+            after=_display(after),
+        )
+        for setting, (before, after) in changes.items()
+        if before != after
+    ]
+    AuditEntry.objects.bulk_create(entries)
+    return len(entries)
+
+
+def _display(value: object) -> str:
+    if isinstance(value, (list, tuple, set)):
+        return ", ".join(str(v) for v in value) or "(none)"
+    if isinstance(value, bool):
+        return "on" if value else "off"
+    return "" if value is None else str(value)
+
+
+# Batch sizes per job when nobody changed them (Salesforce's collections cap is 200).
+DEFAULT_BATCH_SIZES = {
+    "primary_sync": 200,
+    "full_sync": 10_000,
+    "retention": 2_000,
+    "optout_batch": 200,
+}
+
+
+def batch_size_for(job: str) -> int:
+    from .models import GovernorLimit
+
+    limit = GovernorLimit.objects.filter(job=job).first()
+    return limit.batch_size if limit else DEFAULT_BATCH_SIZES[job]

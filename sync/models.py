@@ -287,3 +287,75 @@ class RecordRejection(models.Model):
 
     def __str__(self) -> str:
         return f"{self.sobject} {self.cm_key}: {self.error_code}"
+
+
+class EmailType(models.TextChoices):
+    """Kinds of tracking history (the values of CMS_Email_Tracking__c.Event_Type__c)."""
+
+    SENT = "Sent", "Sent"
+    OPENED = "Opened", "Opened"
+    CLICKED = "Clicked", "Clicked"
+    BOUNCED = "Bounced", "Bounced"
+    UNSUBSCRIBED = "Unsubscribed", "Unsubscribed"
+    SPAM_COMPLAINT = "Spam Complaint", "Spam complaint"
+
+
+def _all_email_types() -> list[str]:
+    return list(EmailType.values)
+
+
+class SyncOptions(models.Model):
+    """What the primary sync stores and which side-effects it has (Storage, General Options)."""
+
+    connection = models.OneToOneField(Connection, on_delete=models.CASCADE, related_name="options")
+    # Tracking history: keep events of these types from the last N days (0 = store none).
+    days_to_keep = models.PositiveIntegerField(default=180)
+    email_types_to_keep = models.JSONField(default=_all_email_types)
+    campaign_member_aggregates = models.BooleanField(default=False)
+    # General options.
+    email_opt_sync = models.BooleanField(default=False)
+    trigger_journeys = models.BooleanField(default=False)
+    account_trigger = models.BooleanField(default=False)
+    disable_triggers = models.BooleanField(default=False)
+    suppression_sync = models.BooleanField(default=False)
+    # How far the SF → CM opt-out batch job has read Contact/Lead changes.
+    optout_cursor = models.DateTimeField(null=True, blank=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    def __str__(self) -> str:
+        return f"options of {self.connection}"
+
+    @classmethod
+    def for_connection(cls, connection: Connection) -> SyncOptions:
+        options, _ = cls.objects.get_or_create(connection=connection)
+        return options
+
+    def keeps(self, event_type: str) -> bool:
+        return self.days_to_keep > 0 and event_type in self.email_types_to_keep
+
+    def retention_cutoff(self, now: dt.datetime | None = None) -> dt.datetime:
+        """Events older than this are outside the window."""
+        return (now or timezone.now()) - dt.timedelta(days=self.days_to_keep)
+
+
+class ConsentSource(models.TextChoices):
+    CAMPAIGN_MONITOR = "cm", "Campaign Monitor"
+    SALESFORCE = "sf", "Salesforce"
+
+
+class ConsentChange(models.Model):
+    """One opt-in/opt-out change cmsync carried across, for the per-address consent log."""
+
+    connection = models.ForeignKey(Connection, on_delete=models.CASCADE, related_name="+")
+    email = models.CharField(max_length=254, db_index=True)
+    source = models.CharField(max_length=2, choices=ConsentSource.choices)
+    action = models.CharField(max_length=200)
+    who = models.CharField(max_length=255, blank=True)
+    changed_at = models.DateTimeField(help_text="when the change happened at its source")
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["-changed_at", "-pk"]
+
+    def __str__(self) -> str:
+        return f"{self.email}: {self.action} ({self.get_source_display()})"
