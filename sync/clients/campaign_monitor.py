@@ -31,8 +31,8 @@ What callers get
   included. Retry policy and idempotency notes: :mod:`sync.clients.campaign_monitor_transport`.
 
 Public methods (all IDs are CM's 32-hex strings)
-  Account/clients: get_clients, create_client, get_client, get_lists, get_tags, get_journeys,
-    iter_sent_campaigns, iter_suppression_list, suppress, unsuppress
+  Account/clients: get_clients, create_client, get_client, get_lists, get_lists_for_email,
+    get_tags, get_journeys, iter_sent_campaigns, iter_suppression_list, suppress, unsuppress
   Lists: create_list, get_list, get_list_stats, get_custom_fields, create_custom_field,
     iter_subscribers (+ iter_active_/unconfirmed_/unsubscribed_/bounced_/deleted_subscribers),
     get_webhooks, create_webhook, delete_webhook
@@ -131,6 +131,12 @@ class CampaignMonitorClient(CMTransport):
         """``[{ListID, Name}]`` for a client."""
         path = self.path("/clients/{}/lists.json", client_id)
         return self.call("GET", path, endpoint="clients.lists")
+
+    def get_lists_for_email(self, client_id: str, email: str) -> list[Record]:
+        """``[{ListID, ListName, SubscriberState, DateSubscriberAdded}]``: the client's lists
+        that hold ``email`` in any state (Code 1 for a malformed address)."""
+        path = self.path("/clients/{}/listsforemail.json", client_id)
+        return self.call("GET", path, endpoint="clients.listsforemail", params={"email": email})
 
     def get_tags(self, client_id: str) -> list[Record]:
         """``[{Name, NumberOfCampaigns}]``."""
