@@ -11,7 +11,7 @@ without changes in CM makes no Salesforce write at all.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from typing import Any
 
 from django.utils import timezone
@@ -25,8 +25,10 @@ from sync.clients.salesforce_schema import (
     TRACKING_OBJECT,
 )
 from sync.engine import records
+from sync.engine.consent import carry_cm_optouts
+from sync.engine.suppression import mirror_suppression_list
 from sync.engine.writer import SalesforceWriter
-from sync.models import CMClient, SyncCursor
+from sync.models import CMClient, SyncCursor, SyncOptions
 
 OVERLAP = dt.timedelta(minutes=5)
 # Campaign statistics keep changing after a send; summaries are re-read for this long.
@@ -46,6 +48,7 @@ class ClientSync:
         cm_client: CMClient,
         progress: Progress,
         *,
+        options: SyncOptions | None = None,
         now: Callable[[], dt.datetime] = timezone.now,
     ) -> None:
         self.cm = cm
@@ -54,6 +57,15 @@ class ClientSync:
         self.client_id = cm_client.cm_client_id
         self.progress = progress
         self.now = now
+        self.options = options or SyncOptions.for_connection(cm_client.connection)
+        self.cutoff = self.options.retention_cutoff(now())
+        # Which tracking history is kept; part of each campaign's marker, so a change of the
+        # Storage settings makes the next run read that campaign's reports again.
+        self.tracking_signature = records.fingerprint(
+            {"days": self.options.days_to_keep, "types": sorted(self.options.email_types_to_keep)}
+        )[:8]
+        # Addresses seen unsubscribed or deleted this run, with when (for the opt-out rule).
+        self.unsubscribed_emails: dict[str, dt.datetime | None] = {}
 
     def run(self) -> None:
         self.progress("Reading client and lists", 2)
@@ -70,6 +82,12 @@ class ClientSync:
             self._sync_memberships(cm_list["ListID"])
         self._sync_campaigns()
         self.writer.flush()
+        if self.options.suppression_sync:
+            self.progress("Suppression list", 96)
+            mirror_suppression_list(self.cm, self.writer, self.cm_client)
+        if self.options.email_opt_sync and self.unsubscribed_emails:
+            self.progress("Email opt-outs", 98)
+            carry_cm_optouts(self.writer, self.cm_client, self.unsubscribed_emails)
         self.progress("Done", 100)
 
     # Memberships -----------------------------------------------------------------------------
@@ -86,6 +104,8 @@ class ClientSync:
                 order_field="date",
                 order_direction="asc",
             )
+            if state in ("unsubscribed", "deleted"):
+                rows = self._noting_unsubscribes(rows)
             self._consume(
                 stream,
                 SUBSCRIBER_OBJECT,
@@ -93,6 +113,12 @@ class ClientSync:
                 lambda item, lid=list_id: records.membership_record(self.client_id, lid, item),
                 lambda item: item.get("Date"),
             )
+
+    def _noting_unsubscribes(self, rows: Iterable[dict[str, Any]]) -> Iterator[dict[str, Any]]:
+        for item in rows:
+            email = records.normalise_email(item.get("EmailAddress", ""))
+            self.unsubscribed_emails[email] = records.parse_cm_date(item.get("Date"))
+            yield item
 
     # Campaigns and tracking ------------------------------------------------------------------
     def _sync_campaigns(self) -> None:
@@ -119,19 +145,24 @@ class ClientSync:
         campaign_id = campaign["CampaignID"]
         summary = self.cm.get_campaign_summary(campaign_id)
         record = records.campaign_record(self.client_id, campaign, summary)
-        summary_stream = f"summary:{campaign_id}"
-        summary_print = records.fingerprint(record)
-        unchanged = self._marker(summary_stream) == summary_print
         self.writer.add(CAMPAIGN_OBJECT, record)
-        if unchanged:
-            return  # same counts as last run: no new opens, clicks, bounces, ...
-        self._sync_recipients(campaign)
+        summary_stream = f"summary:{campaign_id}"
+        marker = f"{records.fingerprint(record)}|{self.tracking_signature}"
+        previous = self._marker(summary_stream)
+        if previous == marker:
+            return  # same counts and settings as last run: no new opens, clicks, bounces, ...
+        # Storage settings changed since this campaign was read: read its reports from the start.
+        from_start = bool(previous) and previous.partition("|")[2] != self.tracking_signature
+        if self.options.keeps(records.SENT):
+            self._sync_recipients(campaign, from_start)
         for report, event_type in records.EVENT_REPORTS.items():
+            if not self.options.keeps(event_type):
+                continue
             stream = f"events:{campaign_id}:{report}"
             rows = self.cm.iter_campaign_events(
                 campaign_id,
                 report,
-                date=self._since(stream),
+                date=None if from_start else self._since(stream),
                 order_field="date",
                 order_direction="asc",
             )
@@ -143,20 +174,26 @@ class ClientSync:
                     self.client_id, campaign_id, et, item, item.get("Date")
                 ),
                 lambda item: item.get("Date"),
+                keep=self._inside_window,
             )
         self.writer.checkpoint(
-            summary_stream,
-            lambda: self._save_marker(summary_stream, summary_print),
-            TRACKING_OBJECT,
+            summary_stream, lambda: self._save_marker(summary_stream, marker), TRACKING_OBJECT
         )
 
-    def _sync_recipients(self, campaign: dict[str, Any]) -> None:
+    def _inside_window(self, item: dict[str, Any]) -> bool:
+        moment = records.parse_cm_date(item.get("Date"))
+        return moment is None or moment >= self.cutoff
+
+    def _sync_recipients(self, campaign: dict[str, Any], from_start: bool = False) -> None:
         """'Sent' events: the recipients report, read once per campaign (it has no date filter)."""
         campaign_id = campaign["CampaignID"]
         stream = f"recipients:{campaign_id}"
-        if self._cursor(stream):
+        if self._cursor(stream) and not from_start:
             return
         sent_date = campaign.get("SentDate")
+        sent_at = records.parse_cm_date(sent_date)
+        if sent_at and sent_at < self.cutoff:
+            return  # sent before the window: no Sent records to keep
         for item in self.cm.iter_campaign_recipients(campaign_id):
             self.writer.add(
                 TRACKING_OBJECT,
@@ -173,6 +210,7 @@ class ClientSync:
         rows: Iterable[dict[str, Any]],
         to_record: Callable[[dict[str, Any]], dict[str, Any]],
         date_of: Callable[[dict[str, Any]], str | None],
+        keep: Callable[[dict[str, Any]], bool] | None = None,
     ) -> None:
         """Write a date-ordered stream; its cursor moves whenever the rows it covers are written
         (after each flushed batch, so a stopped run resumes at the last batch)."""
@@ -184,7 +222,8 @@ class ClientSync:
                 self.writer.checkpoint(
                     stream, lambda at=newest: self._save_cursor(stream, at), sobject
                 )
-            self.writer.add(sobject, to_record(item))
+            if keep is None or keep(item):
+                self.writer.add(sobject, to_record(item))
 
     def _since(self, stream: str) -> dt.datetime | None:
         cursor = self._cursor(stream)

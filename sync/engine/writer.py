@@ -59,6 +59,7 @@ class SalesforceWriter:
         # replaces an earlier one: {sobject or None: {key: callback}}.
         self._checkpoints: dict[str | None, dict[str, Callable[[], None]]] = defaultdict(dict)
         self.written: dict[str, int] = defaultdict(int)
+        self.deleted: dict[str, int] = defaultdict(int)
         self.rejected = 0
         self.skipped_unchanged = 0
 
@@ -161,6 +162,28 @@ class SalesforceWriter:
                 ).values_list("cm_key", "fingerprint")
             )
         return known
+
+    def delete(self, sobject: str, ids_by_key: dict[str, str]) -> int:
+        """Delete records cmsync wrote earlier (key → Salesforce id); returns how many went."""
+        keys = list(ids_by_key)
+        deleted = 0
+        for start in range(0, len(keys), self.batch_size):
+            chunk = keys[start : start + self.batch_size]
+            try:
+                results = self.sf.delete(sobject, [ids_by_key[k] for k in chunk])
+            except ApiError as exc:
+                raise SalesforceFailure(exc) from exc
+            gone = [
+                key
+                for key, result in zip(chunk, results, strict=True)
+                if result.success or any(e.code == "ENTITY_IS_DELETED" for e in result.errors)
+            ]
+            SyncedRecord.objects.filter(
+                connection=self.connection, sobject=sobject, cm_key__in=gone
+            ).delete()
+            deleted += len(gone)
+        self.deleted[sobject] += deleted
+        return deleted
 
     def retry_parked(self) -> int:
         """Queue again the records Salesforce refused in earlier runs (their cursors moved on).

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import threading
 
 import pytest
@@ -31,8 +32,19 @@ def cm_client(cm_sandbox) -> CampaignMonitorClient:
     )
 
 
-def expected_state(cm_sandbox) -> dict[str, set[str]]:
-    """Every key the sync should create, read independently through the CM client."""
+def expected_state(cm_sandbox, days=180, types=None) -> dict[str, set[str]]:
+    """Every key the sync should create, read independently through the CM client.
+
+    Tracking events count when inside the last ``days`` days and of a kept type (the defaults
+    of the Storage settings: 180 days, every type).
+    """
+    cutoff = timezone.now() - dt.timedelta(days=days)
+    kept = set(types or ["Sent", "Opened", "Clicked", "Bounced", "Unsubscribed", "Spam Complaint"])
+
+    def keep(event_type, when):
+        moment = records.parse_cm_date(when)
+        return days > 0 and event_type in kept and (moment is None or moment >= cutoff)
+
     cm = cm_client(cm_sandbox)
     keys: dict[str, set[str]] = {
         CLIENT_OBJECT: set(),
@@ -55,6 +67,8 @@ def expected_state(cm_sandbox) -> dict[str, set[str]]:
             camp_id = campaign["CampaignID"]
             keys[CAMPAIGN_OBJECT].add(camp_id)
             for item in cm.iter_campaign_recipients(camp_id):
+                if not keep("Sent", campaign["SentDate"]):
+                    continue
                 keys[TRACKING_OBJECT].add(
                     records.tracking_record(cid, camp_id, "Sent", item, campaign["SentDate"])[
                         "CM_Key__c"
@@ -62,6 +76,8 @@ def expected_state(cm_sandbox) -> dict[str, set[str]]:
                 )
             for report, event_type in records.EVENT_REPORTS.items():
                 for item in cm.iter_campaign_events(camp_id, report):
+                    if not keep(event_type, item["Date"]):
+                        continue
                     keys[TRACKING_OBJECT].add(
                         records.tracking_record(cid, camp_id, event_type, item, item["Date"])[
                             "CM_Key__c"
