@@ -20,10 +20,24 @@ STATIC_SCHEDULE: dict[str, dict[str, Any]] = {
         "schedule": timedelta(minutes=1),
         "options": {"expires": 50},
     },
+    # SF → CM opt-outs: frequent small batches keep consent changes flowing within minutes.
+    "optout-batch": {
+        "task": "sync.tasks.optout_batch",
+        "schedule": timedelta(minutes=15),
+        "options": {"expires": 14 * 60},
+    },
     "sweep-stale-sync-runs": {
         "task": "sync.tasks.sweep_stale_runs",
         "schedule": timedelta(minutes=5),
         "options": {"expires": 4 * 60},
+    },
+    # Tracking-history retention: days-to-keep is counted in days, so once a day is enough; a
+    # run missed while workers were down is dropped after 12 hours (the next day's run catches
+    # up). Lowering the setting on the Storage screen also queues a run at once.
+    "tracking-history-retention": {
+        "task": "sync.tasks.retention_job",
+        "schedule": timedelta(days=1),
+        "options": {"expires": 12 * 60 * 60},
     },
 }
 

@@ -42,3 +42,27 @@ def scheduled_primary_sync(connection_id: int) -> str:
 @shared_task(name="sync.tasks.sweep_stale_runs")
 def sweep_stale_runs() -> int:
     return runs.sweep_stale_runs()
+
+
+@shared_task(name="sync.tasks.optout_batch", acks_late=True)
+def optout_batch() -> int:
+    """Carry Salesforce opt-outs to Campaign Monitor for every connection that wants it."""
+    from sync.services.optout import run_optout_batch
+
+    done = 0
+    for connection in Connection.objects.all():
+        report = run_optout_batch(connection)
+        done += report.unsubscribed if report else 0
+    return done
+
+
+@shared_task(name="sync.tasks.retention_job", acks_late=True)
+def retention_job(connection_id: int | None = None) -> int:
+    """Delete tracking history outside the Storage setting, for one connection or every
+    connected one; returns how many records were deleted."""
+    from sync.services.retention import run_retention
+
+    connections = Connection.objects.exclude(sf_connected_at=None)
+    if connection_id is not None:
+        connections = connections.filter(pk=connection_id)
+    return sum(run_retention(c) for c in connections if c.sf_connected)

@@ -210,6 +210,7 @@ class SalesforceApp(SandboxApp):
         user_id = self.user_for(request)
         if user_id is None:
             return Response.json(SESSION_INVALID, status=401)
+        self.store.act_as(user_id)
         if request.endpoint.startswith("oauth."):
             return None  # identity and userinfo need a token but are not API calls
         with self.stats_lock:

@@ -158,6 +158,19 @@ def _plan(definition: ObjectDef) -> ObjectPlan:
 class Store:
     """Thread-safe record storage for one org. Hold ``lock`` (re-entrant) across a logical write."""
 
+    @property
+    def user_id(self) -> str:
+        """The acting user of this thread's request (CreatedById / LastModifiedById / OwnerId)."""
+        return getattr(self._acting, "user_id", "") or self.default_user_id
+
+    @user_id.setter
+    def user_id(self, value: str) -> None:
+        self.default_user_id = value
+
+    def act_as(self, user_id: str | None) -> None:
+        """Attribute this thread's writes to ``user_id`` (the token's user) until changed."""
+        self._acting.user_id = user_id or ""
+
     def __init__(self, schema: Schema, ids: IdGenerator | None = None) -> None:
         self.schema = schema
         self.ids = ids or IdGenerator()
@@ -168,7 +181,8 @@ class Store:
         self._undo: list[tuple[str, str, dict[str, Any] | None]] | None = None
         self._dirty: dict[str, str] = {}  # record id -> object name
         self.on_commit: Callable[[dict[str, str]], None] | None = None
-        self.user_id = ""  # the acting user (CreatedById / OwnerId default)
+        self.default_user_id = ""  # the org's admin; acting user when a request names none
+        self._acting = threading.local()
         self.now: Callable[[], dt.datetime] = utcnow
         self._plans: dict[str, tuple[int, ObjectPlan]] = {}
         self._stamp_second = -1

@@ -30,6 +30,11 @@ def parse_sf_datetime(value: str | None) -> dt.datetime | None:
         return None
 
 
+def to_minute(moment: dt.datetime) -> dt.datetime:
+    """CM's dates have minute precision; compare Salesforce's at the same precision."""
+    return moment.replace(second=0, microsecond=0)
+
+
 def carry_cm_optouts(
     writer: SalesforceWriter, cm_client: CMClient, unsubscribed: dict[str, dt.datetime | None]
 ) -> int:
@@ -75,7 +80,7 @@ def _opt_out(
         email = (row.get("Email") or "").lower()
         cm_time = unsubscribed_at.get(email)
         sf_time = parse_sf_datetime(row.get("LastModifiedDate"))
-        if cm_time and sf_time and sf_time > cm_time:
+        if cm_time and sf_time and to_minute(sf_time) > cm_time:
             continue  # changed in Salesforce after the unsubscribe: the newer change wins
         updates.append({"Id": row["Id"], "HasOptedOutOfEmail": True})
         log.append(
