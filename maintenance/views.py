@@ -45,3 +45,20 @@ def support_code_list(request: HttpRequest) -> HttpResponse:
         "maintenance/support_code_list.html",
         {"page_title": "Support codes", "codes": SUPPORT_CODES.values()},
     )
+
+
+def audit_log(request: HttpRequest) -> HttpResponse:
+    """Every change of a setting (who, when, before → after), newest first, by area."""
+    from .models import AuditEntry
+
+    entries = AuditEntry.objects.order_by("-created_at", "-pk")
+    areas = AuditEntry.objects.order_by("area").values_list("area", flat=True).distinct()
+    area = request.GET.get("area", "")
+    if area:
+        entries = entries.filter(area=area)
+    page = Paginator(entries, 50).get_page(request.GET.get("page"))
+    return render(
+        request,
+        "maintenance/audit_log.html",
+        {"page_title": "Audit log", "page": page, "area": area, "areas": areas},
+    )

@@ -1,0 +1,187 @@
+"""The live tracking panel: one address's lists and tracking history, read from Campaign Monitor.
+
+Nothing here reads Salesforce or cmsync's stored tracking history: the panel is for orgs that
+keep few (or no) days of history in Salesforce, so it always asks Campaign Monitor. Failures
+come back as words in :attr:`TrackingPanel.error` (the page never fails with a 500).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+from dataclasses import dataclass, field
+
+from sync.clients.campaign_monitor import CampaignMonitorClient
+from sync.clients.errors import ApiError, AuthError, NotFound, RateLimited, TransientError
+from sync.models import CMClient, Connection
+from sync.services.api import campaign_monitor_client
+
+logger = logging.getLogger(__name__)
+
+CM_DATE_FORMATS = ("%Y-%m-%d %H:%M:%S", "%Y-%m-%d %H:%M")
+# An interactive page should answer within seconds, not sit through a sync run's retries.
+PANEL_MAX_RETRIES = 2
+
+UNREACHABLE = "Campaign Monitor could not be reached; try again in a minute."
+RECONNECT = "Campaign Monitor rejected cmsync's credentials: reconnect needed."
+NOT_SUBSCRIBER = "This address is not a subscriber of any synced list."
+NOT_CONNECTED = "Connect Campaign Monitor first: the panel reads tracking history live from it."
+NO_CLIENTS = "No Campaign Monitor clients are selected for sync, so there are no lists to search."
+
+
+class PanelError:
+    """What went wrong, as a short key the templates and tests can switch on."""
+
+    UNREACHABLE = "unreachable"
+    RECONNECT = "reconnect"
+    NOT_SUBSCRIBER = "not_subscriber"
+    NOT_CONNECTED = "not_connected"
+    NO_CLIENTS = "no_clients"
+    REFUSED = "refused"
+
+
+@dataclass
+class ListMembership:
+    """One list of one client that holds the address, in whatever state."""
+
+    client_name: str
+    list_id: str
+    list_name: str
+    state: str
+    added: dt.datetime | None
+
+
+@dataclass
+class TrackingAction:
+    """One thing the subscriber did with one campaign or journey email."""
+
+    when: dt.datetime | None
+    event: str
+    detail: str
+    ip_address: str
+    source_type: str
+    source_name: str
+    client_name: str
+    list_name: str
+
+    @property
+    def detail_is_url(self) -> bool:
+        return self.detail.startswith(("http://", "https://"))
+
+
+@dataclass
+class TrackingPanel:
+    """Everything the panel shows for one address."""
+
+    email: str
+    memberships: list[ListMembership] = field(default_factory=list)
+    actions: list[TrackingAction] = field(default_factory=list)
+    clients_searched: list[str] = field(default_factory=list)
+    error: str = ""
+    error_kind: str = ""
+
+    @property
+    def ok(self) -> bool:
+        return not self.error
+
+
+def parse_cm_date(value: str | None) -> dt.datetime | None:
+    """CM's ``YYYY-MM-DD HH:MM[:SS]`` (the account's local time) as a naive datetime."""
+    for pattern in CM_DATE_FORMATS:
+        try:
+            return dt.datetime.strptime(str(value or "").strip(), pattern)
+        except ValueError:
+            continue
+    return None
+
+
+def tracking_panel(connection: Connection | None, email: str) -> TrackingPanel:
+    """Read the address's lists and history live from CM for every selected client."""
+    panel = TrackingPanel(email=email)
+    if connection is None or not connection.cm_connected:
+        return _failed(panel, PanelError.NOT_CONNECTED, NOT_CONNECTED)
+    clients = list(connection.clients.filter(selected=True).order_by("name"))
+    if not clients:
+        return _failed(panel, PanelError.NO_CLIENTS, NO_CLIENTS)
+    try:
+        with campaign_monitor_client(connection) as cm:
+            cm.max_retries = PANEL_MAX_RETRIES
+            for client in clients:
+                panel.clients_searched.append(client.name)
+                _read_client(cm, client, panel)
+    except AuthError:
+        return _failed(panel, PanelError.RECONNECT, RECONNECT)
+    except (TransientError, RateLimited, OSError) as exc:
+        # requests' connection errors are OSErrors; the client wraps most of them already.
+        logger.info("tracking panel: Campaign Monitor unreachable (%s)", type(exc).__name__)
+        return _failed(panel, PanelError.UNREACHABLE, UNREACHABLE)
+    except ApiError as exc:
+        return _failed(panel, PanelError.REFUSED, f"Campaign Monitor refused the lookup: {exc}")
+    if not panel.memberships:
+        return _failed(panel, PanelError.NOT_SUBSCRIBER, NOT_SUBSCRIBER)
+    panel.actions = _newest_first(_unique(panel.actions))
+    return panel
+
+
+def _failed(panel: TrackingPanel, kind: str, words: str) -> TrackingPanel:
+    panel.error_kind = kind
+    panel.error = words
+    panel.memberships = []
+    panel.actions = []
+    return panel
+
+
+def _read_client(cm: CampaignMonitorClient, client: CMClient, panel: TrackingPanel) -> None:
+    try:
+        found = cm.get_lists_for_email(client.cm_client_id, panel.email)
+    except NotFound:
+        # The client was removed in CM since it was selected; the others still count.
+        logger.info("tracking panel: CM client %s not found", client.cm_client_id)
+        return
+    for item in found:
+        membership = ListMembership(
+            client_name=client.name,
+            list_id=str(item.get("ListID") or ""),
+            list_name=str(item.get("ListName") or ""),
+            state=str(item.get("SubscriberState") or ""),
+            added=parse_cm_date(item.get("DateSubscriberAdded")),
+        )
+        panel.memberships.append(membership)
+        panel.actions.extend(_history(cm, membership, panel.email))
+
+
+def _history(cm: CampaignMonitorClient, membership: ListMembership, email: str):
+    try:
+        history = cm.get_subscriber_history(membership.list_id, email)
+    except NotFound:
+        return []  # removed from the list between the two calls
+    return [
+        TrackingAction(
+            when=parse_cm_date(action.get("Date")),
+            event=str(action.get("Event") or ""),
+            detail=str(action.get("Detail") or ""),
+            ip_address=str(action.get("IPAddress") or ""),
+            source_type=str(entry.get("Type") or "Campaign"),
+            source_name=str(entry.get("Name") or ""),
+            client_name=membership.client_name,
+            list_name=membership.list_name,
+        )
+        for entry in history or []
+        for action in entry.get("Actions") or []
+    ]
+
+
+def _unique(actions: list[TrackingAction]) -> list[TrackingAction]:
+    """One row per action: a campaign sent to two of the address's lists reports it twice."""
+    seen: set[tuple] = set()
+    kept = []
+    for action in actions:
+        key = (action.source_type, action.source_name, action.event, action.when, action.detail)
+        if key not in seen:
+            seen.add(key)
+            kept.append(action)
+    return kept
+
+
+def _newest_first(actions: list[TrackingAction]) -> list[TrackingAction]:
+    return sorted(actions, key=lambda a: a.when or dt.datetime.min, reverse=True)

@@ -1,0 +1,81 @@
+"""The live tracking panel: a console page and an embeddable frame for Contact/Lead pages.
+
+Both read Campaign Monitor live through :mod:`sync.services.tracking_panel` and need a signed-in
+cmsync user (the embed too: the Salesforce user must be signed in to cmsync in the browser).
+"""
+
+from __future__ import annotations
+
+from urllib.parse import urlsplit
+
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import render
+from django.views.decorators.clickjacking import xframe_options_exempt
+from django.views.decorators.http import require_GET
+
+from sync.forms_options import EmailLookupForm
+from sync.models import Connection
+from sync.services.status import get_connection
+from sync.services.tracking_panel import TrackingPanel, tracking_panel
+
+# Salesforce pages that may frame the embed (Classic, Visualforce and Lightning domains).
+SALESFORCE_FRAME_ANCESTORS = (
+    "'self'",
+    "https://*.force.com",
+    "https://*.salesforce.com",
+    "https://*.lightning.force.com",
+)
+
+
+def _lookup(request: HttpRequest) -> tuple[EmailLookupForm, TrackingPanel | None]:
+    """The address form and, for a valid address, the panel read live from CM."""
+    form = EmailLookupForm(request.GET if "email" in request.GET else None)
+    if not (form.is_bound and form.is_valid()):
+        return form, None
+    return form, tracking_panel(get_connection(), form.cleaned_data["email"])
+
+
+@require_GET
+def tracking_panel_page(request: HttpRequest) -> HttpResponse:
+    form, panel = _lookup(request)
+    return render(
+        request,
+        "sync/tracking_panel.html",
+        {"page_title": "Tracking panel", "form": form, "panel": panel},
+    )
+
+
+@require_GET
+@xframe_options_exempt
+def tracking_panel_embed(request: HttpRequest) -> HttpResponse:
+    form, panel = _lookup(request)
+    response = render(
+        request, "sync/tracking_embed.html", {"form": form, "panel": panel, "embedded": True}
+    )
+    response["Content-Security-Policy"] = frame_ancestors_policy(get_connection())
+    return response
+
+
+def frame_ancestors_policy(connection: Connection | None) -> str:
+    """``frame-ancestors`` allowing Salesforce's domains and the connected org's own URL."""
+    sources = list(SALESFORCE_FRAME_ANCESTORS)
+    instance = _origin(connection.sf_instance_url if connection else "")
+    if instance and instance not in sources:
+        sources.append(instance)
+    return "frame-ancestors " + " ".join(sources)
+
+
+def _origin(url: str) -> str:
+    """``https://host[:port]`` of a URL, or "" if it is not a plain https URL (never a path,
+    quote or semicolon that could change the policy)."""
+    parts = urlsplit(url or "")
+    if parts.scheme != "https" or not parts.hostname:
+        return ""
+    host = parts.hostname
+    if not all(ch.isalnum() or ch in ".-" for ch in host):
+        return ""
+    try:
+        port = parts.port
+    except ValueError:
+        return ""
+    return f"https://{host}:{port}" if port else f"https://{host}"
