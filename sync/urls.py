@@ -58,3 +58,14 @@ urlpatterns = [
         name="sync-connect-sf-callback",
     ),
 ]
+
+# General Options, the consent log and the live tracking panel (appended; imports kept here so
+# each screen's patterns stay in one block).
+from . import views_options, views_tracking  # noqa: E402
+
+urlpatterns += [
+    path("sync/options/", views_options.sync_options, name="sync-options"),
+    path("sync/consent/", views_options.consent_log, name="sync-consent-log"),
+    path("sync/tracking/", views_tracking.tracking_panel_page, name="sync-tracking-panel"),
+    path("sync/tracking/embed/", views_tracking.tracking_panel_embed, name="sync-tracking-embed"),
+]
