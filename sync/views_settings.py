@@ -24,6 +24,7 @@ from django.views.decorators.http import require_GET, require_POST
 
 from cmsync.roles import can_change
 from lib.fields import decrypt, encrypt
+from maintenance.services import record_changes
 from sync.clients import campaign_monitor as cm_api
 from sync.clients import salesforce as sf_api
 from sync.clients.errors import ApiError
@@ -97,6 +98,10 @@ def admin_required(view: View) -> View:
         return view(request, *args, **kwargs)
 
     return wrapper
+
+
+def _audit(request: HttpRequest, setting: str, before: object, after: object) -> None:
+    record_changes(user=request.user, area="Sync Settings", changes={setting: (before, after)})
 
 
 def _settings_redirect() -> HttpResponseRedirect:
@@ -242,7 +247,9 @@ def save_frequency(request: HttpRequest) -> HttpResponse:
         messages.error(request, _form_errors(form))
         return _settings_redirect()
     frequency = form.cleaned_data["frequency"]
+    before = connection.get_frequency_minutes_display()
     schedule.set_frequency(connection, frequency)
+    _audit(request, "Import frequency", before, frequency.label)
     messages.success(request, f"Import frequency saved: {frequency.label}.")
     return _settings_redirect()
 
@@ -253,6 +260,7 @@ def turn_off(request: HttpRequest) -> HttpResponse:
     connection = _connected_or_none(request)
     if connection is None:
         return _settings_redirect()
+    _audit(request, "Sync", connection.sync_enabled, False)
     schedule.set_sync_enabled(connection, False)
     messages.success(
         request, "Sync is off: scheduled runs are skipped. A run already going finishes."
@@ -266,6 +274,7 @@ def turn_on(request: HttpRequest) -> HttpResponse:
     connection = _connected_or_none(request)
     if connection is None:
         return _settings_redirect()
+    _audit(request, "Sync", connection.sync_enabled, True)
     schedule.set_sync_enabled(connection, True)
     messages.success(request, "Sync is on: runs start on schedule again.")
     return _settings_redirect()
@@ -327,6 +336,7 @@ def disconnect(request: HttpRequest) -> HttpResponse:
         messages.error(request, "Confirm the disconnect in its dialog first; nothing changed.")
         return _settings_redirect()
     disconnect_campaign_monitor(connection)
+    _audit(request, "Campaign Monitor connection", "connected", "disconnected")
     messages.success(
         request,
         "Disconnected from Campaign Monitor: sync stopped and the credentials were removed. "
@@ -350,12 +360,14 @@ def save_security_owner(request: HttpRequest, client_id: int) -> HttpResponse:
     if not form.is_valid():
         messages.error(request, f"{cm_client.name}: {_form_errors(form)}")
         return _settings_redirect()
+    before = cm_client.security_owner_name
     try:
         set_security_owner(cm_client, form.cleaned_data["owner"], users)
     except ConnectError as exc:
         messages.error(request, f"{cm_client.name}: {exc}")
         return _settings_redirect()
     owner = cm_client.security_owner_name
+    _audit(request, f"Salesforce Security Owner of {cm_client.name}", before, owner)
     messages.success(request, f"{cm_client.name}: Salesforce Security Owner is now {owner}.")
     return _settings_redirect()
 
@@ -380,12 +392,14 @@ def save_selected_clients(request: HttpRequest) -> HttpResponse:
     if not form.is_valid():
         messages.error(request, _form_errors(form))
         return _settings_redirect()
+    before = list(connection.clients.filter(selected=True).values_list("name", flat=True))
     try:
         chosen = select_clients(connection, form.cleaned_data["clients"])
     except ConnectError as exc:
         messages.error(request, str(exc))
         return _settings_redirect()
     names = ", ".join(c.name for c in chosen)
+    _audit(request, "Clients to sync", before, [c.name for c in chosen])
     messages.success(request, f"Clients to sync saved: {names}.")
     return _settings_redirect()
 
@@ -703,6 +717,7 @@ def connect_sf_callback(request: HttpRequest) -> HttpResponse:
         return _settings_redirect()
     connection = get_or_create_connection()
     changing = pending.get("purpose") == PURPOSE_CHANGE_SYNC_USER and connection.sf_connected
+    previous_user = connection.sf_sync_user_name
     try:
         if changing:
             change_sync_user(connection, tokens)
@@ -712,6 +727,7 @@ def connect_sf_callback(request: HttpRequest) -> HttpResponse:
         messages.error(request, str(exc))
         return _settings_redirect()
     name = connection.sf_sync_user_name or "the connecting user"
+    _audit(request, "Salesforce Sync User", previous_user, name)
     if changing:
         messages.success(request, f"{name} is now the Salesforce Sync User.")
     else:
