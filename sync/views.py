@@ -8,7 +8,7 @@ from django.shortcuts import get_object_or_404, render
 from django.urls import NoReverseMatch, reverse
 
 from maintenance.tasks import last_heartbeat
-from sync.models import SyncRun
+from sync.models import SyncOptions, SyncRun
 from sync.services.schedule import next_run_at
 from sync.services.status import describe_sync_state, get_connection, last_run_for
 
@@ -31,6 +31,9 @@ def dashboard(request: HttpRequest) -> HttpResponse:
         "next_run": next_run_at(connection) if connection else None,
         "heartbeat": last_heartbeat(),
         "sync_settings_url": _url_or_none("sync-settings"),
+        "triggers_disabled": bool(
+            connection and SyncOptions.objects.filter(connection=connection, disable_triggers=True)
+        ),
         "selected_clients": ", ".join(
             connection.clients.filter(selected=True).values_list("name", flat=True)
         )

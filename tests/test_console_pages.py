@@ -79,3 +79,14 @@ def test_static_assets_are_local(admin_client):
     assert "/static/css/console.css" in body
     assert "http://" not in body.replace("http://testserver", "")
     assert "https://" not in body
+
+
+@pytest.mark.django_db
+def test_dashboard_warns_when_triggers_are_disabled(admin_client):
+    from sync.models import Connection, SyncOptions
+
+    connection = Connection.objects.create()
+    assert b"triggers-disabled" not in admin_client.get("/").content
+    SyncOptions.objects.create(connection=connection, disable_triggers=True)
+    body = admin_client.get("/").content.decode()
+    assert "Salesforce → Campaign Monitor sync is stopped" in body
