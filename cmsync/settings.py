@@ -258,6 +258,8 @@ CMSYNC_BACKOFF_BASE_MS = env_int("CMSYNC_BACKOFF_BASE_MS", 500, minimum=0)
 CMSYNC_BACKOFF_CAP_MS = env_int("CMSYNC_BACKOFF_CAP_MS", 30_000, minimum=0)
 # Rows at or above which Salesforce writes use Bulk API 2.0 instead of sObject Collections.
 CMSYNC_BULK_THRESHOLD = env_int("CMSYNC_BULK_THRESHOLD", 2000, minimum=1)
+# First wait before polling a Bulk API 2.0 job, in ms (each poll is an API call; it backs off).
+CMSYNC_BULK_POLL_MS = env_int("CMSYNC_BULK_POLL_MS", 2000, minimum=50)
 
 from cmsync.beat import STATIC_SCHEDULE  # noqa: E402
 

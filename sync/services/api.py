@@ -85,6 +85,7 @@ def salesforce_client(connection: Connection, calls: CallCounter | None = None) 
         ca_bundle=ca_bundle(),
         timeout=settings.CMSYNC_HTTP_TIMEOUT,
         bulk_threshold=settings.CMSYNC_BULK_THRESHOLD,
+        bulk_poll_seconds=settings.CMSYNC_BULK_POLL_MS / 1000,
         calls=calls,
         reauthenticate=reauthenticate,
         **_backoff(),

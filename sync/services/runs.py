@@ -17,7 +17,7 @@ from django.db.models import Avg
 from django.utils import timezone
 
 from maintenance.models import Level
-from maintenance.services import record_message
+from maintenance.services import batch_size_for, record_message
 from sync.clients.counting import CallCounter
 from sync.clients.errors import ApiError, AuthError, RequestLimitExceeded
 from sync.clients.salesforce_schema import (
@@ -29,7 +29,7 @@ from sync.clients.salesforce_schema import (
     TRACKING_OBJECT,
 )
 from sync.engine.client_sync import ClientSync
-from sync.engine.writer import COLLECTION_BATCH, SalesforceFailure, SalesforceWriter
+from sync.engine.writer import SalesforceFailure, SalesforceWriter
 from sync.models import (
     ACTIVE_STATUSES,
     ClientJob,
@@ -47,7 +47,6 @@ from sync.services.api import campaign_monitor_client, salesforce_client
 logger = logging.getLogger(__name__)
 
 LEASE = dt.timedelta(minutes=10)
-FULL_SYNC_BATCH = 10_000  # rows per Salesforce write during a full sync (Bulk API 2.0)
 PROGRESS_EVERY = dt.timedelta(seconds=2)
 OWNED_OBJECTS = (
     TRACKING_OBJECT,
@@ -206,7 +205,7 @@ def run_client_job(job_id: int) -> None:
     cm = campaign_monitor_client(connection, cm_calls)
     sf = salesforce_client(connection, sf_calls)
     progress = _JobProgress(job)
-    batch = FULL_SYNC_BATCH if run.kind == RunKind.FULL else COLLECTION_BATCH
+    batch = batch_size_for("full_sync" if run.kind == RunKind.FULL else "primary_sync")
     writer = SalesforceWriter(sf, run, job.cm_client, batch_size=batch, on_flush=progress.beat)
     try:
         ClientSync(cm, writer, job.cm_client, progress).run()

@@ -18,6 +18,7 @@ def sandbox_settings(settings, cm_sandbox, sf_sandbox):
     settings.CM_API_BASE_URL = cm_sandbox.api_base
     settings.CMSYNC_BACKOFF_BASE_MS = 5
     settings.CMSYNC_BACKOFF_CAP_MS = 50
+    settings.CMSYNC_BULK_POLL_MS = 50
     return settings
 
 

@@ -40,6 +40,12 @@ class Command(BaseCommand):
         parser.add_argument("--events", type=int, default=20000)
         parser.add_argument("--random-seed", type=int, default=7)
         parser.add_argument("--bulk-threshold", type=int, default=settings.CMSYNC_BULK_THRESHOLD)
+        parser.add_argument(
+            "--bulk-poll-ms",
+            type=int,
+            default=250,
+            help="first wait before polling a Bulk job (the sandbox finishes jobs at once)",
+        )
 
     def handle(self, *args: Any, **options: Any) -> None:
         if options["subscribers"] < 1 or options["events"] < 0:
@@ -56,6 +62,7 @@ class Command(BaseCommand):
             settings.SF_CLIENT_ID = defaults.sf_client_id
             settings.SF_CLIENT_SECRET = defaults.sf_client_secret
             settings.CMSYNC_BULK_THRESHOLD = options["bulk_threshold"]
+            settings.CMSYNC_BULK_POLL_MS = options["bulk_poll_ms"]
             connection = _connect(cm_port, sf_port, defaults)
             full, full_seconds = _timed(lambda: run_inline(connection, kind=RunKind.FULL))
             again, again_seconds = _timed(lambda: run_inline(connection))
@@ -92,6 +99,7 @@ def _rerun_isolated(options: dict[str, Any]) -> None:
             "--subscribers", str(options["subscribers"]), "--events", str(options["events"]),
             "--random-seed", str(options["random_seed"]),
             "--bulk-threshold", str(options["bulk_threshold"]),
+            "--bulk-poll-ms", str(options["bulk_poll_ms"]),
         ]  # fmt: skip
         result = subprocess.run([*manage, "bench_sync", *arguments], cwd=settings.BASE_DIR, env=env)
         if result.returncode:
@@ -166,6 +174,7 @@ def _figures(
         "subscribers": options["subscribers"],
         "events": options["events"],
         "bulk_threshold": options["bulk_threshold"],
+        "bulk_poll_ms": options["bulk_poll_ms"],
         "full_sync": {
             "status": full.status,
             "records": rows,
