@@ -1,0 +1,140 @@
+"""The Storage screen: storage used in Salesforce, its forecast, and the tracking-history and
+campaign-member-aggregate settings.
+
+Everyone signed in reads it; only Admins change it (the role middleware answers 403 to every
+other POST, and the POST views check again). Views validate a form and call a service.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from functools import wraps
+from typing import Any
+
+from django.contrib import messages
+from django.core.exceptions import PermissionDenied
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.views.decorators.http import require_GET, require_POST
+
+from cmsync.roles import can_change
+from sync.forms_storage import CampaignMemberAggregatesForm, TrackingHistoryForm
+from sync.models import Connection, EmailType, SyncOptions
+from sync.services import storage
+from sync.services.retention import describe_setting
+from sync.services.status import get_connection
+
+View = Callable[..., HttpResponse]
+
+
+def _admin_required(view: View) -> View:
+    @wraps(view)
+    def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        if not can_change(request.user):
+            raise PermissionDenied("Your role may read this console but not change it.")
+        return view(request, *args, **kwargs)
+
+    return wrapper
+
+
+@require_GET
+def storage_screen(request: HttpRequest) -> HttpResponse:
+    return _render_screen(request, get_connection(), refresh=request.GET.get("refresh") == "1")
+
+
+def _render_screen(
+    request: HttpRequest,
+    connection: Connection | None,
+    *,
+    tracking_form: TrackingHistoryForm | None = None,
+    refresh: bool = False,
+) -> HttpResponse:
+    context: dict[str, Any] = {
+        "page_title": "Storage",
+        "connection": connection,
+        "can_change": can_change(request.user),
+        "report": storage.storage_report(connection, refresh=refresh),
+        "record_kb": storage.RECORD_KB,
+    }
+    if connection is not None:
+        options = SyncOptions.for_connection(connection)
+        context.update(
+            options=options,
+            setting_in_words=describe_setting(options),
+            tracking_form=tracking_form or TrackingHistoryForm.for_options(options),
+            aggregates_form=CampaignMemberAggregatesForm(
+                initial={"campaign_member_aggregates": options.campaign_member_aggregates}
+            ),
+        )
+    return render(request, "sync/storage.html", context)
+
+
+def _connection_or_redirect(request: HttpRequest) -> Connection | None:
+    connection = get_connection()
+    if connection is None:
+        messages.error(request, "Connect Campaign Monitor and Salesforce first.")
+    return connection
+
+
+@require_POST
+@_admin_required
+def save_tracking_history(request: HttpRequest) -> HttpResponse:
+    connection = _connection_or_redirect(request)
+    if connection is None:
+        return redirect("sync-storage")
+    form = TrackingHistoryForm(request.POST)
+    if not form.is_valid():
+        return _render_screen(request, connection, tracking_form=form)
+    days = form.cleaned_data["days_to_keep"]
+    types = form.cleaned_data["email_types_to_keep"]
+    options = SyncOptions.for_connection(connection)
+    proposed = storage.proposed_options(options, days, types)
+    if storage.narrows(options, proposed) and not form.cleaned_data["confirmed"]:
+        return _confirm(request, connection, options, proposed)
+    queued = storage.save_tracking_history(
+        connection, days_to_keep=days, email_types=types, user=request.user
+    )
+    saved = f"Tracking history saved: cmsync keeps {describe_setting(proposed)}."
+    if queued:
+        saved += (
+            " The retention job is deleting the tracking records outside the new setting; "
+            "Maintenance shows how many when it is done."
+        )
+    messages.success(request, saved)
+    return redirect("sync-storage")
+
+
+def _confirm(
+    request: HttpRequest, connection: Connection, current: SyncOptions, proposed: SyncOptions
+) -> HttpResponse:
+    context = {
+        "page_title": "Storage",
+        "connection": connection,
+        "count": storage.count_to_delete(connection, proposed),
+        "current_in_words": describe_setting(current),
+        "proposed_in_words": describe_setting(proposed),
+        "days_to_keep": proposed.days_to_keep,
+        "email_types": proposed.email_types_to_keep,
+        "removed_types": storage.type_labels(
+            set(current.email_types_to_keep or []) - set(proposed.email_types_to_keep)
+        )
+        if proposed.days_to_keep
+        else [],
+        "type_labels": dict(EmailType.choices),
+    }
+    return render(request, "sync/storage_confirm.html", context)
+
+
+@require_POST
+@_admin_required
+def save_campaign_member_aggregates(request: HttpRequest) -> HttpResponse:
+    connection = _connection_or_redirect(request)
+    if connection is None:
+        return redirect("sync-storage")
+    form = CampaignMemberAggregatesForm(request.POST)
+    form.is_valid()  # a missing checkbox is "off"; there is nothing else to get wrong
+    enabled = form.cleaned_data.get("campaign_member_aggregates", False)
+    storage.save_campaign_member_aggregates(connection, enabled=enabled, user=request.user)
+    state = "on" if enabled else "off"
+    messages.success(request, f"Campaign member aggregates are {state}.")
+    return redirect("sync-storage")
