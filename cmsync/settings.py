@@ -227,6 +227,9 @@ if not DEBUG:
     SECURE_HSTS_PRELOAD = True
     SESSION_COOKIE_SECURE = True
     CSRF_COOKIE_SECURE = True
+    # The tracking panel is embedded in Salesforce pages (another site): the session cookie
+    # must travel in that frame. Still HTTPS-only (Secure) and HttpOnly.
+    SESSION_COOKIE_SAMESITE = "None"
 
 # --- Logging: never log secrets; request bodies are not logged at all ---------------------------
 LOG_LEVEL = env_str("LOG_LEVEL", "INFO").upper()

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import datetime as dt
+
 import pytest
+from django.utils import timezone
 
 from sync.clients.campaign_monitor import CampaignMonitorClient, make_subscriber
 from sync.clients.salesforce_schema import SUBSCRIBER_OBJECT, SUPPRESSION_OBJECT, TRACKING_OBJECT
@@ -39,9 +42,6 @@ def test_only_kept_types_inside_the_window_are_imported(connection, sf_sandbox):
     events = sf_sandbox.app.records(TRACKING_OBJECT)
     assert events
     assert {e["Event_Type__c"] for e in events} <= {"Sent", "Opened"}
-    from django.utils import timezone
-    import datetime as dt
-
     cutoff = (timezone.now() - dt.timedelta(days=90)).strftime("%Y-%m-%dT%H:%M")
     assert all(e["Event_Date__c"][:16] >= cutoff for e in events)
 
