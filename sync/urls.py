@@ -69,3 +69,20 @@ urlpatterns += [
     path("sync/tracking/", views_tracking.tracking_panel_page, name="sync-tracking-panel"),
     path("sync/tracking/embed/", views_tracking.tracking_panel_embed, name="sync-tracking-embed"),
 ]
+
+# Storage: storage used in Salesforce, tracking history and campaign-member aggregates (appended).
+from . import views_storage  # noqa: E402
+
+urlpatterns += [
+    path("sync/storage/", views_storage.storage_screen, name="sync-storage"),
+    path(
+        "sync/storage/tracking-history/",
+        views_storage.save_tracking_history,
+        name="sync-storage-tracking",
+    ),
+    path(
+        "sync/storage/aggregates/",
+        views_storage.save_campaign_member_aggregates,
+        name="sync-storage-aggregates",
+    ),
+]
