@@ -22,6 +22,7 @@ def apply_schedule(connection: Connection) -> PeriodicTask:
         name=entry["name"],
         defaults={"task": entry["task"], "interval": interval, "args": json.dumps(entry["args"])},
     )
+    interval_changed = task.interval_id != interval.pk
     task.task = entry["task"]
     task.interval = interval
     task.args = json.dumps(entry["args"])
@@ -29,8 +30,10 @@ def apply_schedule(connection: Connection) -> PeriodicTask:
     task.enabled = bool(
         connection.sync_enabled and connection.cm_connected and connection.sf_connected
     )
-    if created or task.start_time is None:
-        task.start_time = timezone.now()
+    if created or task.start_time is None or (interval_changed and task.last_run_at is None):
+        # django-celery-beat runs a never-run entry at its start time: the first scheduled run
+        # comes one interval after connecting (Sync now is there for an immediate one).
+        task.start_time = timezone.now() + dt.timedelta(minutes=entry["every_minutes"])
     task.save()
     return task
 
@@ -59,8 +62,12 @@ def next_run_at(connection: Connection) -> dt.datetime | None:
     if task is None or task.interval is None:
         return None
     every = dt.timedelta(minutes=task.interval.every)
-    # django-celery-beat counts an interval from the last run, or from the start time before one.
-    upcoming = (task.last_run_at or task.start_time or timezone.now()) + every
+    # django-celery-beat counts an interval from the last run; before the first, it runs at the
+    # entry's start time.
+    if task.last_run_at:
+        upcoming = task.last_run_at + every
+    else:
+        upcoming = task.start_time or timezone.now()
     now = timezone.now()
     if upcoming < now:
         # Beat checks its schedule continuously; an overdue entry starts at its next tick.
