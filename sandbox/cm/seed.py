@@ -10,6 +10,11 @@ only absolute dates move with the real clock (they are relative to "now").
 Fixed regardless of the random seed: the client names, list titles, custom fields, tag pools and
 journey names below (see ``CLIENT_PLANS``). Ids, people, campaign dates and events vary with it.
 
+The people are :func:`demo_people` ``(config.subscribers, config.random_seed)``: subscriber ``i``
+is ``demo_people(...)[i]`` (name and address), so the Salesforce sandbox's demo org, built from the
+same config, can hold some of the very same addresses as Contacts and Leads. ``demo_people`` has
+its own random stream: it depends on nothing but its two arguments (not on events or lists).
+
 Phone numbers are written as real lists hold them: a "Phone" custom field in national formats
 ("(555) 555-0134", "020 7946 0958", "0491 570 156", "+61 4 9157 0156"); ``MobileNumber`` is set
 only for some mobiles, and then in valid E.164 form.
@@ -227,8 +232,40 @@ def phone_numbers(rng: random.Random, style: str) -> tuple[str, str]:
     return local, f"+1555555{tail:04d}"
 
 
-@dataclass
+@dataclass(frozen=True, slots=True)
 class Person:
+    """One demo person: who they are and their address (the same in both sandboxes' demos)."""
+
+    first_name: str
+    last_name: str
+    email: str
+
+    @property
+    def name(self) -> str:
+        return f"{self.first_name} {self.last_name}"
+
+
+def demo_people(count: int, random_seed: int) -> list[Person]:
+    """The demo's ``count`` people for ``random_seed``, in subscriber order.
+
+    Deterministic and O(count): drawn from a random stream of their own (seeded from
+    ``random_seed`` alone), so the list does not change with events, lists or clients, and
+    ``demo_people(n, s)`` is the first ``n`` of ``demo_people(m, s)`` for ``m >= n``.
+    Addresses are unique: ``first.last{i}@domain`` with ``i`` counted from 1.
+    """
+    rng = random.Random(f"cm-demo-people:{random_seed}")
+    people = []
+    for index in range(1, max(0, count) + 1):
+        first, last = rng.choice(FIRST_NAMES), rng.choice(LAST_NAMES)
+        local = f"{first}.{last}".lower().replace("'", "").replace("ü", "u")
+        people.append(Person(first, last, f"{local}{index}@{rng.choice(MAIL_DOMAINS)}"))
+    return people
+
+
+@dataclass
+class Subscriber:
+    """A demo person as one client holds them: the person plus phone, city and habits."""
+
     email: str
     name: str
     phone: str
@@ -238,16 +275,14 @@ class Person:
     consent: str
 
 
-def _person(rng: random.Random, index: int, plan: ClientPlan) -> Person:
-    first, last = rng.choice(FIRST_NAMES), rng.choice(LAST_NAMES)
-    local = f"{first}.{last}".lower().replace("'", "").replace("ü", "u")
+def _subscriber(rng: random.Random, person: Person, plan: ClientPlan) -> Subscriber:
     phone, mobile = ("", "")
     if rng.random() < 0.6:
         phone, e164 = phone_numbers(rng, plan.phone_style)
         mobile = e164 if e164 and rng.random() < 0.5 else ""
-    return Person(
-        email=f"{local}{index}@{rng.choice(MAIL_DOMAINS)}",
-        name=f"{first} {last}",
+    return Subscriber(
+        email=person.email,
+        name=person.name,
         phone=phone,
         mobile=mobile,
         city=rng.choice(CITIES[plan.phone_style]),
@@ -256,7 +291,9 @@ def _person(rng: random.Random, index: int, plan: ClientPlan) -> Person:
     )
 
 
-def _field_value(rng: random.Random, field_def: CustomField, person: Person, now: int) -> list[str]:
+def _field_value(
+    rng: random.Random, field_def: CustomField, person: Subscriber, now: int
+) -> list[str]:
     if field_def.name == "Phone":
         return [person.phone] if person.phone else []
     if field_def.name == "City":
@@ -280,7 +317,7 @@ def _field_value(rng: random.Random, field_def: CustomField, person: Person, now
 def _member(
     rng: random.Random,
     lst_fields: list[CustomField],
-    person: Person,
+    person: Subscriber,
     list_id: str,
     now: int,
     confirmed_opt_in: bool,
@@ -318,7 +355,8 @@ def seed_demo(state: CMState, config: SandboxConfig) -> None:
     rng = random.Random(config.random_seed)
     now = state.clock.now_minute()
     clients = [_make_client(state, plan) for plan in CLIENT_PLANS]
-    _make_subscribers(state, rng, clients, max(0, config.subscribers), now)
+    people = demo_people(config.subscribers, config.random_seed)
+    _make_subscribers(state, rng, clients, people, now)
     campaigns = _make_campaigns(state, rng, clients, now)
     _send_and_track(state, rng, campaigns, max(0, config.events), now)
     for client, plan in zip(clients, CLIENT_PLANS, strict=True):
@@ -350,13 +388,13 @@ def _make_client(state: CMState, plan: ClientPlan) -> Client:
 
 
 def _make_subscribers(
-    state: CMState, rng: random.Random, clients: list[Client], count: int, now: int
+    state: CMState, rng: random.Random, clients: list[Client], people: list[Person], now: int
 ) -> None:
     weights = [plan.weight for plan in CLIENT_PLANS]
-    for index in range(count):
+    for person in people:
         which = rng.choices(range(len(clients)), weights)[0]
         client, plan = clients[which], CLIENT_PLANS[which]
-        person = _person(rng, index + 1, plan)
+        subscriber = _subscriber(rng, person, plan)
         list_ids = [
             list_id
             for position, list_id in enumerate(client.list_ids)
@@ -366,8 +404,8 @@ def _make_subscribers(
             list_ids = [rng.choice(client.list_ids)]
         for list_id in list_ids:
             lst = state.lists[list_id]
-            member = _member(rng, lst.fields, person, list_id, now, lst.confirmed_opt_in)
-            lst.members[person.email.lower()] = member
+            member = _member(rng, lst.fields, subscriber, list_id, now, lst.confirmed_opt_in)
+            lst.members[subscriber.email.lower()] = member
     _ensure_every_state(state, rng, now)
 
 

@@ -2,19 +2,24 @@
 
 ``empty``: the organisation, a System Administrator profile and the admin user
 (``config.sf_username``). ``demo`` adds users (active and inactive), permission sets and
-assignments, accounts, contacts and leads whose e-mail addresses overlap the Campaign Monitor
-demo subscribers (some duplicated, as real orgs are), campaigns with members, reports and list
-views. Everything is drawn from ``random.Random(config.random_seed)`` so a seed is reproducible.
+assignments, accounts, and ``config.subscribers`` contacts and leads from
+:func:`sandbox.sf.people.demo_people`: about 40% / 15% of them hold the addresses of Campaign
+Monitor demo subscribers of the same config, a few of those Contacts twice (the older copy last
+modified 30-400 days ago, as real orgs have duplicates); campaigns with members, reports and list
+views. Everything is drawn from ``random.Random(config.random_seed)`` so a seed is reproducible
+(only dates move with the clock).
 """
 
 from __future__ import annotations
 
+import datetime as dt
 import random
 from typing import TYPE_CHECKING, Any
 
 from sandbox.config import SandboxConfig
 
 from . import people
+from .store import sf_datetime
 
 if TYPE_CHECKING:
     from .app import SalesforceApp
@@ -156,10 +161,7 @@ def seed_demo(app: SalesforceApp, config: SandboxConfig, profile_id: str) -> Non
         )
     account_by_name = {a["Name"]: a for a in accounts}
     contacts, leads = [], []
-    for index, person in enumerate(population):
-        if index % 10 == 9:
-            continue  # some CM subscribers are not in Salesforce at all
-        target = "Lead" if index % 4 == 3 else "Contact"
+    for person in population:
         values = {
             "FirstName": person.first_name,
             "LastName": person.last_name,
@@ -167,18 +169,16 @@ def seed_demo(app: SalesforceApp, config: SandboxConfig, profile_id: str) -> Non
             "OwnerId": rng.choice(active_users)["Id"],
             "LeadSource": rng.choice(["Web", "Phone Inquiry", "Partner Referral"]),
         }
-        if target == "Contact":
-            account = account_by_name.get(person.company)
-            values["AccountId"] = account["Id"] if account else None
-            contacts.append(store.create(objects["Contact"], values))
-        else:
+        if person.sobject == "Lead":
             values["Company"] = person.company
             leads.append(store.create(objects["Lead"], values))
-        if index % 15 == 0:  # duplicates: the same address twice, as real orgs have
-            duplicate = dict(values)
-            duplicate.pop("AccountId", None)
-            duplicate["Company"] = person.company
-            store.create(objects["Lead"], duplicate)
+            continue
+        account = account_by_name.get(person.company)
+        values["AccountId"] = account["Id"] if account else None
+        if person.duplicated:  # an older copy of the same person, as real orgs have
+            older = store.create(objects["Contact"], values)
+            contacts.append(_backdate(app, "Contact", older, rng.randint(30, 400)))
+        contacts.append(store.create(objects["Contact"], values))
 
     campaigns = []
     for name, status in [
@@ -212,6 +212,16 @@ def seed_demo(app: SalesforceApp, config: SandboxConfig, profile_id: str) -> Non
                 objects["CampaignMember"], {"CampaignId": campaign["Id"], "LeadId": lead["Id"]}
             )
     _seed_reports_and_views(app)
+
+
+def _backdate(
+    app: SalesforceApp, sobject: str, record: dict[str, Any], days: int
+) -> dict[str, Any]:
+    """``record`` as if created and last modified ``days`` ago (the older of two duplicates)."""
+    stamp = sf_datetime(app.store.now() - dt.timedelta(days=days))
+    record = {**record, "CreatedDate": stamp, "LastModifiedDate": stamp, "SystemModstamp": stamp}
+    app.store._put(sobject, record)
+    return record
 
 
 def _seed_reports_and_views(app: SalesforceApp) -> None:
