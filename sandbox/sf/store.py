@@ -198,7 +198,7 @@ class Store:
     def stamp(self) -> str:
         """The current time as a Salesforce datetime string (cheap: formats once a second)."""
         if self.now is not utcnow:
-            return self.stamp()
+            return sf_datetime(self.now())
         moment = time.time()
         second = int(moment)
         if second != self._stamp_second:

@@ -72,6 +72,8 @@ class FieldSpec:
             meta.update(unique=True, caseSensitive=False)
         if self.type == "Number":
             meta.update(precision=self.precision or 18, scale=self.scale or 0)
+        if self.type == "Checkbox":
+            meta["defaultValue"] = False
         if self.type == "Picklist":
             meta["valueSet"] = {
                 "restricted": True,
@@ -247,6 +249,21 @@ SUPPRESSION = ObjectSpec(
 
 # In creation order: CMS_Email_Tracking__c.Campaign__c looks up CMS_Campaign__c.
 OBJECTS: tuple[ObjectSpec, ...] = (CLIENT, LIST, SUBSCRIBER, CAMPAIGN, TRACKING, SUPPRESSION)
+# Fields cmsync adds to standard objects: CampaignMember statistics ("campaign member
+# aggregates"), computed from the tracking records cmsync stores.
+CAMPAIGN_MEMBER_FIELDS: tuple[FieldSpec, ...] = (
+    FieldSpec("CMS_Sent__c", "Checkbox", "CM Sent"),
+    FieldSpec("CMS_Opens__c", "Number", "CM Opens", precision=18, scale=0),
+    FieldSpec("CMS_Clicks__c", "Number", "CM Clicks", precision=18, scale=0),
+    FieldSpec("CMS_Bounced__c", "Checkbox", "CM Bounced"),
+    FieldSpec("CMS_Unsubscribed__c", "Checkbox", "CM Unsubscribed"),
+    FieldSpec("CMS_Spam_Complaint__c", "Checkbox", "CM Spam Complaint"),
+    FieldSpec("CMS_Last_Activity__c", "DateTime", "CM Last Activity"),
+)
+STANDARD_OBJECT_FIELDS: dict[str, tuple[FieldSpec, ...]] = {
+    "CampaignMember": CAMPAIGN_MEMBER_FIELDS
+}
+
 OBJECT_NAMES: tuple[str, ...] = tuple(spec.name for spec in OBJECTS)
 OBJECTS_BY_NAME: dict[str, ObjectSpec] = {spec.name: spec for spec in OBJECTS}
 
@@ -306,7 +323,9 @@ def _ensure_fields(
     # TableEnumOrId is the CustomObject id for custom objects; accept the API name as well.
     owners = {object_id: name for name, object_id in object_ids.items()}
     owners.update({name.lower(): name for name in object_ids})
-    tables = ", ".join(client.soql("{}", value) for value in [*object_ids.values(), *object_ids])
+    owners.update({name.lower(): name for name in STANDARD_OBJECT_FIELDS})
+    names = [*object_ids.values(), *object_ids, *STANDARD_OBJECT_FIELDS]
+    tables = ", ".join(client.soql("{}", value) for value in names)
     rows = client.tooling_query(
         "SELECT Id, DeveloperName, TableEnumOrId FROM CustomField "
         f"WHERE TableEnumOrId IN ({tables})"
@@ -317,14 +336,20 @@ def _ensure_fields(
         owner = owners.get(table) or owners.get(table.lower())
         if owner:
             existing.add((owner, _api_name(str(row["DeveloperName"])).lower()))
-    for spec in OBJECTS:
-        for field_spec in spec.fields:
-            full_name = f"{spec.name}.{field_spec.name}"
-            there = (spec.name, field_spec.name.lower()) in existing
-            if not there:
-                body = {"FullName": full_name, "Metadata": field_spec.metadata()}
-                client.tooling_create("CustomField", body)
-            report.note(f"CustomField:{full_name}", created=not there)
+    for sobject, field_spec in _all_fields():
+        full_name = f"{sobject}.{field_spec.name}"
+        there = (sobject, field_spec.name.lower()) in existing
+        if not there:
+            body = {"FullName": full_name, "Metadata": field_spec.metadata()}
+            client.tooling_create("CustomField", body)
+        report.note(f"CustomField:{full_name}", created=not there)
+
+
+def _all_fields() -> list[tuple[str, FieldSpec]]:
+    """Every custom field cmsync owns, on its own objects and on standard ones."""
+    fields = [(spec.name, f) for spec in OBJECTS for f in spec.fields]
+    fields += [(name, f) for name, specs in STANDARD_OBJECT_FIELDS.items() for f in specs]
+    return fields
 
 
 # Permissions (ordinary sObjects) --------------------------------------------------------------
@@ -377,7 +402,7 @@ def _ensure_field_permissions(
         "SELECT Id, Field FROM FieldPermissions WHERE ParentId = {}", permission_set_id
     )
     have = {str(row["Field"]).lower() for row in client.query_iter(soql)}
-    wanted = [(spec.name, f"{spec.name}.{f.name}") for spec in OBJECTS for f in spec.fields]
+    wanted = [(sobject, f"{sobject}.{f.name}") for sobject, f in _all_fields()]
     missing = [(sobject, name) for sobject, name in wanted if name.lower() not in have]
     records = [
         {

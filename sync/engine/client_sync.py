@@ -17,6 +17,7 @@ from typing import Any
 from django.utils import timezone
 
 from sync.clients.campaign_monitor import CampaignMonitorClient
+from sync.clients.errors import ApiError
 from sync.clients.salesforce_schema import (
     CAMPAIGN_OBJECT,
     CLIENT_OBJECT,
@@ -25,9 +26,10 @@ from sync.clients.salesforce_schema import (
     TRACKING_OBJECT,
 )
 from sync.engine import records
+from sync.engine.aggregates import update_campaign_members
 from sync.engine.consent import carry_cm_optouts
 from sync.engine.suppression import mirror_suppression_list
-from sync.engine.writer import SalesforceWriter
+from sync.engine.writer import SalesforceFailure, SalesforceWriter
 from sync.models import CMClient, SyncCursor, SyncOptions
 
 OVERLAP = dt.timedelta(minutes=5)
@@ -66,6 +68,8 @@ class ClientSync:
         )[:8]
         # Addresses seen unsubscribed or deleted this run, with when (for the opt-out rule).
         self.unsubscribed_emails: dict[str, dt.datetime | None] = {}
+        # Campaigns whose reports were read this run (their member statistics may change).
+        self.changed_campaigns: set[str] = set()
 
     def run(self) -> None:
         self.progress("Reading client and lists", 2)
@@ -85,6 +89,12 @@ class ClientSync:
         if self.options.suppression_sync:
             self.progress("Suppression list", 96)
             mirror_suppression_list(self.cm, self.writer, self.cm_client)
+        if self.options.campaign_member_aggregates:
+            self.progress("Campaign member statistics", 97)
+            try:
+                update_campaign_members(self.writer, self.cm_client, self.changed_campaigns)
+            except ApiError as exc:
+                raise SalesforceFailure(exc) from exc
         if self.options.email_opt_sync and self.unsubscribed_emails:
             self.progress("Email opt-outs", 98)
             carry_cm_optouts(self.writer, self.cm_client, self.unsubscribed_emails)
@@ -151,6 +161,7 @@ class ClientSync:
         previous = self._marker(summary_stream)
         if previous == marker:
             return  # same counts and settings as last run: no new opens, clicks, bounces, ...
+        self.changed_campaigns.add(campaign_id)
         # Storage settings changed since this campaign was read: read its reports from the start.
         from_start = bool(previous) and previous.partition("|")[2] != self.tracking_signature
         if self.options.keeps(records.SENT):

@@ -15,6 +15,7 @@ from sync.clients.salesforce_schema import (
     OBJECT_NAMES,
     OBJECTS,
     PERMISSION_SET_NAME,
+    STANDARD_OBJECT_FIELDS,
     SUBSCRIBER_OBJECT,
     SUPPRESSION_OBJECT,
     TRACKING_OBJECT,
@@ -43,6 +44,12 @@ def _all_items() -> set[str]:
             items |= {
                 f"CustomField:{spec.name}.{field.name}",
                 f"FieldPermissions:{spec.name}.{field.name}",
+            }
+    for sobject, specs in STANDARD_OBJECT_FIELDS.items():
+        for field in specs:
+            items |= {
+                f"CustomField:{sobject}.{field.name}",
+                f"FieldPermissions:{sobject}.{field.name}",
             }
     return items
 
@@ -80,7 +87,11 @@ def test_ensure_schema_grants_access_through_the_permission_set(sf_empty_sandbox
     assert {r["SobjectType"] for r in objects} == set(OBJECT_NAMES)
     assert all(r["PermissionsRead"] and r["PermissionsEdit"] for r in objects)
     fields = {r["Field"] for r in app.records("FieldPermissions") if r["ParentId"] == mine}
-    assert fields == {f"{o.name}.{f.name}" for o in OBJECTS for f in o.fields}
+    assert fields == {f"{o.name}.{f.name}" for o in OBJECTS for f in o.fields} | {
+        f"CampaignMember.{f.name}" for f in STANDARD_OBJECT_FIELDS["CampaignMember"]
+    }
+    member_fields = {f["name"] for f in client.describe("CampaignMember")["fields"]}
+    assert {"CMS_Opens__c", "CMS_Clicks__c", "CMS_Last_Activity__c"} <= member_fields
     assignments = [
         r for r in app.records("PermissionSetAssignment") if r["PermissionSetId"] == mine
     ]

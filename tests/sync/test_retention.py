@@ -169,7 +169,7 @@ def test_keeping_only_sent_emails_deletes_every_other_type(
 def test_keeping_zero_days_deletes_all_tracking_records_in_bulk_batches(
     admin_client, synced, sf_sandbox, settings, monkeypatch, django_capture_on_commit_callbacks
 ):
-    settings.CMSYNC_BULK_THRESHOLD = 100
+    settings.CMSYNC_BULK_THRESHOLD = 200  # a full batch (250) goes through Bulk; the rest not
     GovernorLimit.objects.create(job="retention", batch_size=250)
     monkeypatch.setattr(retention, "salesforce_client", _fast_bulk_client)
     before = tracking(sf_sandbox)

@@ -1,0 +1,244 @@
+"""Campaign member aggregates: CampaignMember statistics from the tracking records cmsync stores.
+
+For every cmsync campaign linked to a Salesforce Campaign (``CMS_Campaign__c.Campaign__c``), the
+people its stored tracking records point at (Contact, else Lead) become CampaignMembers with
+cmsync's statistics fields: sent, opens, clicks, bounced, unsubscribed, spam complaint, last
+activity. Only records cmsync stores count, so the Storage settings (days and types kept) shape
+the numbers. The tracking rows are read ordered by person, so one person is aggregated at a time
+and memory stays bounded however large the campaign.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from typing import Any
+
+from django.utils import timezone
+
+from sync.clients.salesforce_schema import CAMPAIGN_OBJECT, EXTERNAL_ID, TRACKING_OBJECT
+from sync.engine.matcher import soql_string
+from sync.engine.records import fingerprint
+from sync.engine.writer import SalesforceWriter
+from sync.models import CMClient, RecordRejection, SyncCursor, SyncedRecord
+
+MEMBER = "CampaignMember"
+BATCH = 200
+
+
+@dataclass
+class MemberStats:
+    contact_id: str | None
+    lead_id: str | None
+    sent: bool = False
+    opens: int = 0
+    clicks: int = 0
+    bounced: bool = False
+    unsubscribed: bool = False
+    spam: bool = False
+    last_activity: str | None = None
+
+    @property
+    def person_id(self) -> str:
+        return self.contact_id or self.lead_id or ""
+
+    def add(self, event_type: str, when: str | None) -> None:
+        if event_type == "Sent":
+            self.sent = True
+        elif event_type == "Opened":
+            self.opens += 1
+        elif event_type == "Clicked":
+            self.clicks += 1
+        elif event_type == "Bounced":
+            self.bounced = True
+        elif event_type == "Unsubscribed":
+            self.unsubscribed = True
+        elif event_type == "Spam Complaint":
+            self.spam = True
+        if when and (self.last_activity is None or when > self.last_activity):
+            self.last_activity = when
+
+    def fields(self) -> dict[str, Any]:
+        return {
+            "CMS_Sent__c": self.sent,
+            "CMS_Opens__c": self.opens,
+            "CMS_Clicks__c": self.clicks,
+            "CMS_Bounced__c": self.bounced,
+            "CMS_Unsubscribed__c": self.unsubscribed,
+            "CMS_Spam_Complaint__c": self.spam,
+            "CMS_Last_Activity__c": self.last_activity,
+        }
+
+
+def update_campaign_members(
+    writer: SalesforceWriter, cm_client: CMClient, changed_campaigns: set[str]
+) -> int:
+    """Refresh member statistics of linked campaigns that changed (or were never aggregated)."""
+    linked = _linked_campaigns(writer, cm_client.cm_client_id)
+    done = set(
+        SyncCursor.objects.filter(
+            cm_client=cm_client, stream__in=[f"aggregates:{cid}" for cid in linked]
+        ).values_list("stream", flat=True)
+    )
+    written = 0
+    for cm_campaign_id, sf_campaign_id in linked.items():
+        marker = f"aggregates:{cm_campaign_id}"
+        if cm_campaign_id not in changed_campaigns and marker in done:
+            continue
+        written += _aggregate_campaign(writer, cm_client, cm_campaign_id, sf_campaign_id)
+        SyncCursor.objects.update_or_create(
+            cm_client=cm_client, stream=marker, defaults={"marker": sf_campaign_id}
+        )
+    return written
+
+
+def _linked_campaigns(writer: SalesforceWriter, client_id: str) -> dict[str, str]:
+    soql = (
+        f"SELECT {EXTERNAL_ID}, Campaign__c FROM {CAMPAIGN_OBJECT} "
+        f"WHERE CM_Client_ID__c = {soql_string(client_id)} AND Campaign__c != null"
+    )
+    return {row[EXTERNAL_ID]: row["Campaign__c"] for row in writer.sf.query_iter(soql)}
+
+
+def _people_stats(writer: SalesforceWriter, cm_campaign_id: str) -> Iterator[MemberStats]:
+    """Stored tracking rows of one campaign, grouped person by person (rows come sorted)."""
+    soql = (
+        f"SELECT Contact__c, Lead__c, Event_Type__c, Event_Date__c FROM {TRACKING_OBJECT} "
+        f"WHERE CM_Campaign_ID__c = {soql_string(cm_campaign_id)} "
+        "AND (Contact__c != null OR Lead__c != null) ORDER BY Contact__c, Lead__c"
+    )
+    current: MemberStats | None = None
+    for row in writer.sf.query_iter(soql):
+        contact, lead = row.get("Contact__c"), row.get("Lead__c")
+        key = contact or lead
+        if current is None or key != current.person_id:
+            if current is not None:
+                yield current
+            current = MemberStats(contact_id=contact, lead_id=None if contact else lead)
+        current.add(row.get("Event_Type__c") or "", row.get("Event_Date__c"))
+    if current is not None:
+        yield current
+
+
+def _aggregate_campaign(
+    writer: SalesforceWriter, cm_client: CMClient, cm_campaign_id: str, sf_campaign_id: str
+) -> int:
+    written = 0
+    for batch in _batches(_people_stats(writer, cm_campaign_id), BATCH):
+        written += _write_members(writer, cm_client, sf_campaign_id, batch)
+    return written
+
+
+def _batches(items: Iterable[MemberStats], size: int) -> Iterator[list[MemberStats]]:
+    batch: list[MemberStats] = []
+    for item in items:
+        batch.append(item)
+        if len(batch) >= size:
+            yield batch
+            batch = []
+    if batch:
+        yield batch
+
+
+def _write_members(
+    writer: SalesforceWriter, cm_client: CMClient, sf_campaign_id: str, people: list[MemberStats]
+) -> int:
+    connection = cm_client.connection
+    keys = {p.person_id: f"{sf_campaign_id}:{p.person_id}" for p in people}
+    prints = {p.person_id: fingerprint(p.fields()) for p in people}
+    known = dict(
+        SyncedRecord.objects.filter(
+            connection=connection, sobject=MEMBER, cm_key__in=keys.values()
+        ).values_list("cm_key", "fingerprint")
+    )
+    changed = [p for p in people if known.get(keys[p.person_id]) != prints[p.person_id]]
+    if not changed:
+        return 0
+    existing = _existing_members(writer, sf_campaign_id, changed)
+    updates = [
+        {"Id": existing[p.person_id], **p.fields()} for p in changed if p.person_id in existing
+    ]
+    creates = [_new_member(sf_campaign_id, p) for p in changed if p.person_id not in existing]
+    results = []
+    if updates:
+        results += list(zip(updates, writer.sf.update(MEMBER, updates), strict=True))
+    if creates:
+        results += list(zip(creates, writer.sf.create(MEMBER, creates), strict=True))
+    saved, refused = [], []
+    for record, result in results:
+        person = record.get("ContactId") or record.get("LeadId") or _person_of(existing, record)
+        key = keys[person]
+        if result.success:
+            saved.append(
+                SyncedRecord(
+                    connection=connection,
+                    sobject=MEMBER,
+                    cm_key=key,
+                    fingerprint=prints[person],
+                    sf_id=result.sf_id or record.get("Id", ""),
+                    written_at=timezone.now(),
+                )
+            )
+        else:
+            first = result.errors[0] if result.errors else None
+            refused.append(
+                RecordRejection(
+                    run=writer.run,
+                    cm_client=cm_client,
+                    sobject=MEMBER,
+                    cm_key=key,
+                    error_code=first.code if first else "UNKNOWN_ERROR",
+                    message=result.error_text or "rejected without a reason",
+                )
+            )
+    SyncedRecord.objects.bulk_create(
+        saved,
+        update_conflicts=True,
+        unique_fields=["connection", "sobject", "cm_key"],
+        update_fields=["fingerprint", "sf_id", "written_at"],
+    )
+    RecordRejection.objects.bulk_create(refused)
+    writer.written[MEMBER] += len(saved)
+    writer.rejected += len(refused)
+    return len(saved)
+
+
+def _existing_members(
+    writer: SalesforceWriter, sf_campaign_id: str, people: list[MemberStats]
+) -> dict[str, str]:
+    """Person id → CampaignMember id for the people already on the campaign."""
+    contacts = [p.contact_id for p in people if p.contact_id]
+    leads = [p.lead_id for p in people if p.lead_id]
+    clauses = []
+    if contacts:
+        clauses.append(f"ContactId IN ({', '.join(soql_string(c) for c in contacts)})")
+    if leads:
+        clauses.append(f"LeadId IN ({', '.join(soql_string(lead) for lead in leads)})")
+    soql = (
+        f"SELECT Id, ContactId, LeadId FROM {MEMBER} "
+        f"WHERE CampaignId = {soql_string(sf_campaign_id)} AND ({' OR '.join(clauses)})"
+    )
+    found: dict[str, str] = {}
+    for row in writer.sf.query_iter(soql):
+        person = row.get("ContactId") or row.get("LeadId")
+        if person:
+            found[person] = row["Id"]
+    return found
+
+
+def _new_member(sf_campaign_id: str, person: MemberStats) -> dict[str, Any]:
+    record: dict[str, Any] = {
+        "CampaignId": sf_campaign_id,
+        "Status": "Responded" if person.opens or person.clicks else "Sent",
+        **person.fields(),
+    }
+    if person.contact_id:
+        record["ContactId"] = person.contact_id
+    else:
+        record["LeadId"] = person.lead_id
+    return record
+
+
+def _person_of(existing: dict[str, str], record: dict[str, Any]) -> str:
+    member_id = record.get("Id")
+    return next((person for person, mid in existing.items() if mid == member_id), "")
