@@ -64,10 +64,8 @@ def next_run_at(connection: Connection) -> dt.datetime | None:
     every = dt.timedelta(minutes=task.interval.every)
     # django-celery-beat counts an interval from the last run; before the first, it runs at the
     # entry's start time.
-    if task.last_run_at:
-        upcoming = task.last_run_at + every
-    else:
-        upcoming = task.start_time or timezone.now()
+    first = task.start_time or timezone.now()
+    upcoming = task.last_run_at + every if task.last_run_at else first
     now = timezone.now()
     if upcoming < now:
         # Beat checks its schedule continuously; an overdue entry starts at its next tick.
