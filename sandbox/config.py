@@ -24,3 +24,6 @@ class SandboxConfig:
     token_lifetime_seconds: int = 7200  # OAuth access tokens expire after this
     state_dir: Path | None = None  # where the SF sandbox may keep its optional SQLite file
     persist: bool = False  # keep SF sandbox state in state_dir across restarts
+    # The minute (since the epoch) the CM demo data is dated from; None = now. run_sandbox
+    # --persist keeps it, so a restarted demo shows the same history instead of shifted copies.
+    seed_epoch_minute: int | None = None

@@ -108,3 +108,25 @@ def test_a_million_event_demo_still_builds_with_the_same_people():
     assert events == 1_000_000
     assert cm_people_by_email(busy) == cm_people_by_email(quiet)
     assert set(cm_people_by_email(busy)) == {p.email for p in demo_people(200, 1)}
+
+
+def test_a_persisted_demo_keeps_its_dates_across_restarts():
+    """The same seed epoch gives the same CM history (no shifted copies after a restart)."""
+    from sandbox.cm import build_app
+    from sandbox.config import SandboxConfig
+
+    def campaign_dates(app):
+        return sorted(
+            (c.name, c.sent_minute) for c in app.state.campaigns.values() if c.sent_minute
+        )
+
+    config = SandboxConfig(
+        seed="demo", subscribers=30, events=100, random_seed=3, seed_epoch_minute=29_000_000
+    )
+    first, second = build_app(config), build_app(config)
+    try:
+        assert campaign_dates(first) == campaign_dates(second)
+        assert all(minute <= 29_000_000 for _, minute in campaign_dates(first))
+    finally:
+        first.close()
+        second.close()

@@ -353,7 +353,7 @@ def _member(
 
 def seed_demo(state: CMState, config: SandboxConfig) -> None:
     rng = random.Random(config.random_seed)
-    now = state.clock.now_minute()
+    now = config.seed_epoch_minute or state.clock.now_minute()
     clients = [_make_client(state, plan) for plan in CLIENT_PLANS]
     people = demo_people(config.subscribers, config.random_seed)
     _make_subscribers(state, rng, clients, people, now)

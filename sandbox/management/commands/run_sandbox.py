@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import threading
+import time
+from pathlib import Path
 from typing import Any
 
 from django.conf import settings
@@ -68,6 +70,7 @@ class Command(BaseCommand):
             parse_fault_spec(options["faults"])
         except FaultSpecError as exc:
             raise CommandError(f"--faults: {exc}") from None
+        epoch = _demo_epoch(settings.CMSYNC_SANDBOX_DIR) if options["persist"] else None
         return SandboxConfig(
             seed=options["seed"],
             subscribers=options["subscribers"],
@@ -80,6 +83,7 @@ class Command(BaseCommand):
             sf_daily_api_limit=options["sf_daily_api_limit"],
             state_dir=settings.CMSYNC_SANDBOX_DIR,
             persist=options["persist"],
+            seed_epoch_minute=epoch,
         )
 
     def _announce(self, cm: SandboxServer, sf: SandboxServer, config: SandboxConfig) -> None:
@@ -97,3 +101,15 @@ class Command(BaseCommand):
         ]
         self.stdout.write("\n".join(lines), ending="\n")
         self.stdout.flush()
+
+
+def _demo_epoch(folder) -> int:
+    """The minute the persisted demo was first dated from (written on first start)."""
+    path = Path(folder) / "demo-epoch-minute.txt"
+    try:
+        return int(path.read_text().strip())
+    except (OSError, ValueError):
+        minute = int(time.time() // 60)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(str(minute))
+        return minute
