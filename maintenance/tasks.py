@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import socket
+from datetime import datetime
 from typing import Any
 
 from celery import shared_task
@@ -21,4 +22,8 @@ def worker_heartbeat() -> dict[str, Any]:
 
 
 def last_heartbeat() -> dict[str, Any] | None:
-    return cache.get(HEARTBEAT_CACHE_KEY)
+    """The last heartbeat, with ``at`` as a datetime (so pages can say how long ago)."""
+    beat = cache.get(HEARTBEAT_CACHE_KEY)
+    if not beat:
+        return None
+    return {**beat, "at": datetime.fromisoformat(beat["at"])}

@@ -57,7 +57,7 @@ def test_real_worker_runs_a_real_task(real_worker):
     payload = result.get(timeout=60)
     assert real_worker.poll() is None, real_worker.stdout.read()
     assert payload["hostname"]
-    assert last_heartbeat()["at"] == payload["at"]
+    assert last_heartbeat()["at"].isoformat() == payload["at"]
 
 
 def test_celery_is_configured_json_only_with_time_limits():
