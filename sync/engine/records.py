@@ -10,6 +10,7 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import json
+from functools import lru_cache
 from typing import Any
 
 from sync.clients.salesforce_schema import (
@@ -41,6 +42,12 @@ def parse_cm_date(value: str | None) -> dt.datetime | None:
     """'2010-10-25 10:28:00' or '2010-10-25 10:28' or '2010-10-25' → aware datetime (UTC label)."""
     if not value:
         return None
+    return _parse_cm_date(value)
+
+
+@lru_cache(maxsize=8192)
+def _parse_cm_date(value: str) -> dt.datetime | None:
+    # Cached: a report's rows share few distinct minutes, and strptime is slow.
     text = value.strip().replace("T", " ")
     for pattern in ("%Y-%m-%d %H:%M:%S", "%Y-%m-%d %H:%M", "%Y-%m-%d"):
         try:
