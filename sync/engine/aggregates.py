@@ -14,13 +14,11 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
-from django.utils import timezone
-
 from sync.clients.salesforce_schema import CAMPAIGN_OBJECT, EXTERNAL_ID, TRACKING_OBJECT
 from sync.engine.matcher import soql_string
 from sync.engine.records import fingerprint
-from sync.engine.writer import SalesforceWriter
-from sync.models import CMClient, RecordRejection, SyncCursor, SyncedRecord
+from sync.engine.writer import Outcome, SalesforceWriter
+from sync.models import CMClient, SyncCursor, SyncedRecord
 
 MEMBER = "CampaignMember"
 BATCH = 200
@@ -164,43 +162,13 @@ def _write_members(
         results += list(zip(updates, writer.sf.update(MEMBER, updates), strict=True))
     if creates:
         results += list(zip(creates, writer.sf.create(MEMBER, creates), strict=True))
-    saved, refused = [], []
+    outcomes = []
     for record, result in results:
         person = record.get("ContactId") or record.get("LeadId") or _person_of(existing, record)
-        key = keys[person]
-        if result.success:
-            saved.append(
-                SyncedRecord(
-                    connection=connection,
-                    sobject=MEMBER,
-                    cm_key=key,
-                    fingerprint=prints[person],
-                    sf_id=result.sf_id or record.get("Id", ""),
-                    written_at=timezone.now(),
-                )
-            )
-        else:
-            first = result.errors[0] if result.errors else None
-            refused.append(
-                RecordRejection(
-                    run=writer.run,
-                    cm_client=cm_client,
-                    sobject=MEMBER,
-                    cm_key=key,
-                    error_code=first.code if first else "UNKNOWN_ERROR",
-                    message=result.error_text or "rejected without a reason",
-                )
-            )
-    SyncedRecord.objects.bulk_create(
-        saved,
-        update_conflicts=True,
-        unique_fields=["connection", "sobject", "cm_key"],
-        update_fields=["fingerprint", "sf_id", "written_at"],
-    )
-    RecordRejection.objects.bulk_create(refused)
-    writer.written[MEMBER] += len(saved)
-    writer.rejected += len(refused)
-    return len(saved)
+        outcomes.append(Outcome(keys[person], prints[person], result, sf_id=record.get("Id", "")))
+    before = writer.written[MEMBER]
+    writer.record_outcomes(MEMBER, outcomes)
+    return writer.written[MEMBER] - before
 
 
 def _existing_members(

@@ -10,19 +10,31 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Callable
+from dataclasses import dataclass, field
 from typing import Any
 
 from django.db import transaction
 from django.utils import timezone
 
 from sync.clients.errors import ApiError
-from sync.clients.salesforce import SalesforceClient
+from sync.clients.salesforce import RecordResult, SalesforceClient
 from sync.clients.salesforce_schema import EXTERNAL_ID
 from sync.engine.matcher import ContactMatcher
 from sync.engine.records import OBJECTS_WITH_EMAIL, fingerprint
 from sync.models import CMClient, RecordRejection, SyncedRecord, SyncRun
 
 COLLECTION_BATCH = 200
+
+
+@dataclass
+class Outcome:
+    """One row's write result; ``payload`` is what a retry would send (empty: no retry)."""
+
+    key: str
+    fingerprint: str
+    result: RecordResult
+    payload: dict[str, Any] = field(default_factory=dict)
+    sf_id: str = ""
 
 
 class SalesforceFailure(Exception):
@@ -106,18 +118,28 @@ class SalesforceWriter:
         if sobject in OBJECTS_WITH_EMAIL:
             self._link_people(outgoing)
         results = self.sf.upsert(sobject, EXTERNAL_ID, outgoing)
+        self.record_outcomes(
+            sobject,
+            [
+                Outcome(row[EXTERNAL_ID], prints[row[EXTERNAL_ID]], result, payload=row)
+                for row, result in zip(changed, results, strict=True)
+            ],
+        )
+
+    def record_outcomes(self, sobject: str, outcomes: list[Outcome]) -> None:
+        """Remember what landed (its fingerprint) and park what Salesforce refused."""
         succeeded: list[SyncedRecord] = []
         rejections: list[RecordRejection] = []
-        for row, result in zip(changed, results, strict=True):
-            key = row[EXTERNAL_ID]
+        for outcome in outcomes:
+            result = outcome.result
             if result.success:
                 succeeded.append(
                     SyncedRecord(
                         connection=self.connection,
                         sobject=sobject,
-                        cm_key=key,
-                        fingerprint=prints[key],
-                        sf_id=result.sf_id or "",
+                        cm_key=outcome.key,
+                        fingerprint=outcome.fingerprint,
+                        sf_id=result.sf_id or outcome.sf_id,
                         written_at=timezone.now(),
                     )
                 )
@@ -128,10 +150,10 @@ class SalesforceWriter:
                         run=self.run,
                         cm_client=self.cm_client,
                         sobject=sobject,
-                        cm_key=key,
+                        cm_key=outcome.key,
                         error_code=first.code if first else "UNKNOWN_ERROR",
                         message=result.error_text or "rejected without a reason",
-                        payload=row,
+                        payload=outcome.payload,
                     )
                 )
         self._save(succeeded, rejections)
