@@ -110,6 +110,8 @@ class CMClient(models.Model):
     connection_active = models.BooleanField(default=True)
     security_owner_id = models.CharField(max_length=18, blank=True)
     security_owner_name = models.CharField(max_length=255, blank=True)
+    # CM's TimeZone label of the client ("(GMT+10:00) Canberra, …"): its dates are that wall clock.
+    cm_time_zone = models.CharField(max_length=100, blank=True)
     last_synced_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:

@@ -1,7 +1,9 @@
 """Time for the Campaign Monitor sandbox: a shiftable clock and CM's date strings.
 
 CM writes dates as local wall-clock strings in the client's time zone ("2010-10-25 10:28:00").
-The sandbox treats every account and client time zone as UTC, so those strings are UTC here.
+The sandbox writes them in UTC for every client, and its demo clients report the UTC zone so
+the two agree; a client created through the API with another zone label still gets UTC dates
+(a known difference from CM).
 Internally a moment is a whole number of minutes (or seconds) since the Unix epoch, which keeps
 millions of tracking events cheap to store and compare.
 """

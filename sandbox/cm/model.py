@@ -139,7 +139,7 @@ class Client:
     contact_name: str = ""
     email: str = ""
     country: str = "Australia"
-    timezone: str = "(GMT+10:00) Canberra, Melbourne, Sydney"
+    timezone: str = "(GMT) Coordinated Universal Time"
     list_ids: list[str] = field(default_factory=list)
     campaign_ids: list[str] = field(default_factory=list)
     suppression: dict[str, Suppression] = field(default_factory=dict)  # lower-case email ->

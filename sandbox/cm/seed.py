@@ -51,6 +51,11 @@ from .model import (
 )
 from .state import CMState
 
+# The sandbox writes every date as UTC wall-clock time (see sandbox/cm/dates.py), so its demo
+# clients say so: a client whose label names another zone would have its dates misread by
+# cmsync, which converts CM's wall-clock dates from each client's zone.
+UTC_ZONE = "(GMT) Coordinated Universal Time"
+
 DAY = 24 * 60
 
 
@@ -84,7 +89,7 @@ CLIENT_PLANS: tuple[ClientPlan, ...] = (
     ClientPlan(
         name="Harbour Lane Coffee",
         country="Australia",
-        timezone="(GMT+10:00) Canberra, Melbourne, Sydney",
+        timezone=UTC_ZONE,
         contact="Maya Chen",
         domain="harbourlane.example",
         phone_style="AU",
@@ -117,7 +122,7 @@ CLIENT_PLANS: tuple[ClientPlan, ...] = (
     ClientPlan(
         name="Northwind Outdoor Co.",
         country="United Kingdom",
-        timezone="(GMT) Dublin, Edinburgh, Lisbon, London",
+        timezone=UTC_ZONE,
         contact="Oliver Hughes",
         domain="northwind-outdoor.example",
         phone_style="GB",
@@ -148,7 +153,7 @@ CLIENT_PLANS: tuple[ClientPlan, ...] = (
     ClientPlan(
         name="Bluegum Health Clinics",
         country="United States of America",
-        timezone="(GMT-05:00) Eastern Time (US & Canada)",
+        timezone=UTC_ZONE,
         contact="Priya Raman",
         domain="bluegumhealth.example",
         phone_style="US",

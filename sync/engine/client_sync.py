@@ -70,9 +70,12 @@ class ClientSync:
         self.unsubscribed_emails: dict[str, dt.datetime | None] = {}
         # Campaigns whose reports were read this run (their member statistics may change).
         self.changed_campaigns: set[str] = set()
+        self.tz = records.zone_from_cm(cm_client.cm_time_zone)
 
     def run(self) -> None:
         self.progress("Reading client and lists", 2)
+        if not self.cm_client.cm_time_zone:
+            self._learn_time_zone()
         self.writer.retry_parked()
         self.writer.add(CLIENT_OBJECT, records.client_record(self.client_id, self.cm_client.name))
         lists = self.cm.get_lists(self.client_id)
@@ -88,7 +91,7 @@ class ClientSync:
         self.writer.flush()
         if self.options.suppression_sync:
             self.progress("Suppression list", 96)
-            mirror_suppression_list(self.cm, self.writer, self.cm_client)
+            mirror_suppression_list(self.cm, self.writer, self.cm_client, self.tz)
         if self.options.campaign_member_aggregates:
             self.progress("Campaign member statistics", 97)
             try:
@@ -99,6 +102,14 @@ class ClientSync:
             self.progress("Email opt-outs", 98)
             carry_cm_optouts(self.writer, self.cm_client, self.unsubscribed_emails)
         self.progress("Done", 100)
+
+    def _learn_time_zone(self) -> None:
+        """CM dates are the client's wall clock: read its zone once (reconnecting reads again)."""
+        details = self.cm.get_client(self.client_id)
+        label = (details.get("BasicDetails") or {}).get("TimeZone") or "(GMT)"
+        self.cm_client.cm_time_zone = label[:100]
+        self.cm_client.save(update_fields=["cm_time_zone"])
+        self.tz = records.zone_from_cm(label)
 
     # Memberships -----------------------------------------------------------------------------
     def _sync_memberships(self, list_id: str) -> None:
@@ -120,14 +131,16 @@ class ClientSync:
                 stream,
                 SUBSCRIBER_OBJECT,
                 rows,
-                lambda item, lid=list_id: records.membership_record(self.client_id, lid, item),
+                lambda item, lid=list_id: records.membership_record(
+                    self.client_id, lid, item, self.tz
+                ),
                 lambda item: item.get("Date"),
             )
 
     def _noting_unsubscribes(self, rows: Iterable[dict[str, Any]]) -> Iterator[dict[str, Any]]:
         for item in rows:
             email = records.normalise_email(item.get("EmailAddress", ""))
-            self.unsubscribed_emails[email] = records.parse_cm_date(item.get("Date"))
+            self.unsubscribed_emails[email] = records.parse_cm_date(item.get("Date"), self.tz)
             yield item
 
     # Campaigns and tracking ------------------------------------------------------------------
@@ -137,7 +150,11 @@ class ClientSync:
         window_start = self.now() - STATS_WINDOW
         read_from = min(cursor, window_start) if cursor else None
         campaigns = list(
-            self.cm.iter_sent_campaigns(self.client_id, sent_from=read_from, order_direction="asc")
+            self.cm.iter_sent_campaigns(
+                self.client_id,
+                sent_from=read_from.astimezone(self.tz) if read_from else None,
+                order_direction="asc",
+            )
         )
         newest = cursor
         for index, campaign in enumerate(campaigns):
@@ -145,7 +162,7 @@ class ClientSync:
                 f"Campaign {campaign.get('Name', '')}", 45 + 50 * index // max(len(campaigns), 1)
             )
             self._sync_campaign(campaign)
-            sent = records.parse_cm_date(campaign.get("SentDate"))
+            sent = records.parse_cm_date(campaign.get("SentDate"), self.tz)
             if sent and (newest is None or sent > newest):
                 newest = sent
         if newest:
@@ -154,7 +171,7 @@ class ClientSync:
     def _sync_campaign(self, campaign: dict[str, Any]) -> None:
         campaign_id = campaign["CampaignID"]
         summary = self.cm.get_campaign_summary(campaign_id)
-        record = records.campaign_record(self.client_id, campaign, summary)
+        record = records.campaign_record(self.client_id, campaign, summary, self.tz)
         self.writer.add(CAMPAIGN_OBJECT, record)
         summary_stream = f"summary:{campaign_id}"
         marker = f"{records.fingerprint(record)}|{self.tracking_signature}"
@@ -182,7 +199,7 @@ class ClientSync:
                 TRACKING_OBJECT,
                 rows,
                 lambda item, et=event_type: records.tracking_record(
-                    self.client_id, campaign_id, et, item, item.get("Date")
+                    self.client_id, campaign_id, et, item, item.get("Date"), self.tz
                 ),
                 lambda item: item.get("Date"),
                 keep=self._inside_window,
@@ -192,7 +209,7 @@ class ClientSync:
         )
 
     def _inside_window(self, item: dict[str, Any]) -> bool:
-        moment = records.parse_cm_date(item.get("Date"))
+        moment = records.parse_cm_date(item.get("Date"), self.tz)
         return moment is None or moment >= self.cutoff
 
     def _sync_recipients(self, campaign: dict[str, Any], from_start: bool = False) -> None:
@@ -202,15 +219,17 @@ class ClientSync:
         if self._cursor(stream) and not from_start:
             return
         sent_date = campaign.get("SentDate")
-        sent_at = records.parse_cm_date(sent_date)
+        sent_at = records.parse_cm_date(sent_date, self.tz)
         if sent_at and sent_at < self.cutoff:
             return  # sent before the window: no Sent records to keep
         for item in self.cm.iter_campaign_recipients(campaign_id):
             self.writer.add(
                 TRACKING_OBJECT,
-                records.tracking_record(self.client_id, campaign_id, records.SENT, item, sent_date),
+                records.tracking_record(
+                    self.client_id, campaign_id, records.SENT, item, sent_date, self.tz
+                ),
             )
-        position = records.parse_cm_date(sent_date) or EPOCH
+        position = records.parse_cm_date(sent_date, self.tz) or EPOCH
         self.writer.checkpoint(stream, lambda: self._save_cursor(stream, position), TRACKING_OBJECT)
 
     # Streams and cursors ---------------------------------------------------------------------
@@ -227,7 +246,7 @@ class ClientSync:
         (after each flushed batch, so a stopped run resumes at the last batch)."""
         newest: dt.datetime | None = None
         for item in rows:
-            moment = records.parse_cm_date(date_of(item))
+            moment = records.parse_cm_date(date_of(item), self.tz)
             if moment and (newest is None or moment > newest):
                 newest = moment
                 self.writer.checkpoint(
@@ -237,8 +256,9 @@ class ClientSync:
                 self.writer.add(sobject, to_record(item))
 
     def _since(self, stream: str) -> dt.datetime | None:
+        """The date filter for a stream: its cursor less the overlap, as the client's wall clock."""
         cursor = self._cursor(stream)
-        return cursor - OVERLAP if cursor else None
+        return (cursor - OVERLAP).astimezone(self.tz) if cursor else None
 
     def _cursor(self, stream: str) -> dt.datetime | None:
         row = SyncCursor.objects.filter(cm_client=self.cm_client, stream=stream).first()

@@ -10,6 +10,7 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import json
+import re
 from functools import lru_cache
 from typing import Any
 
@@ -38,20 +39,38 @@ SENT = "Sent"
 SUBSCRIBER_STATE_REPORTS = ("active", "unconfirmed", "unsubscribed", "bounced", "deleted")
 
 
-def parse_cm_date(value: str | None) -> dt.datetime | None:
-    """'2010-10-25 10:28:00' or '2010-10-25 10:28' or '2010-10-25' → aware datetime (UTC label)."""
+_ZONE_OFFSET = re.compile(r"^\(\s*(?:GMT|UTC)\s*(?:([+-])(\d{1,2}):?(\d{2})?)?\s*\)")
+
+
+def zone_from_cm(label: str | None) -> dt.tzinfo:
+    """The zone of a CM client from its ``TimeZone`` label, e.g. "(GMT+10:00) Canberra, …".
+
+    CM writes every date as wall-clock time in the client's zone. The label carries the standard
+    offset only, so daylight saving time is not applied (dates then read up to an hour off).
+    An unreadable label counts as UTC.
+    """
+    found = _ZONE_OFFSET.match((label or "").strip())
+    if not found or not found.group(1):
+        return dt.UTC
+    minutes = int(found.group(2)) * 60 + int(found.group(3) or 0)
+    sign = -1 if found.group(1) == "-" else 1
+    return dt.timezone(sign * dt.timedelta(minutes=minutes))
+
+
+def parse_cm_date(value: str | None, tz: dt.tzinfo = dt.UTC) -> dt.datetime | None:
+    """'2010-10-25 10:28:00' / '2010-10-25 10:28' / '2010-10-25', wall clock in ``tz`` → aware."""
     if not value:
         return None
-    return _parse_cm_date(value)
+    return _parse_cm_date(value, tz)
 
 
 @lru_cache(maxsize=8192)
-def _parse_cm_date(value: str) -> dt.datetime | None:
+def _parse_cm_date(value: str, tz: dt.tzinfo) -> dt.datetime | None:
     # Cached: a report's rows share few distinct minutes, and strptime is slow.
     text = value.strip().replace("T", " ")
     for pattern in ("%Y-%m-%d %H:%M:%S", "%Y-%m-%d %H:%M", "%Y-%m-%d"):
         try:
-            return dt.datetime.strptime(text, pattern).replace(tzinfo=dt.UTC)
+            return dt.datetime.strptime(text, pattern).replace(tzinfo=tz)
         except ValueError:
             continue
     return None
@@ -102,13 +121,15 @@ def _consent(value: Any) -> str | None:
     return value if value in ("Yes", "No", "Unchanged") else None
 
 
-def membership_record(client_id: str, list_id: str, subscriber: dict[str, Any]) -> dict[str, Any]:
+def membership_record(
+    client_id: str, list_id: str, subscriber: dict[str, Any], tz: dt.tzinfo = dt.UTC
+) -> dict[str, Any]:
     email = normalise_email(subscriber.get("EmailAddress", ""))
     custom = [
         {"Key": item.get("Key"), "Value": item.get("Value")}
         for item in subscriber.get("CustomFields") or []
     ]
-    joined = parse_cm_date(subscriber.get("ListJoinedDate") or subscriber.get("Date"))
+    joined = parse_cm_date(subscriber.get("ListJoinedDate") or subscriber.get("Date"), tz)
     return {
         EXTERNAL_ID: bounded_key(list_id, email),
         "Name": _name(email),
@@ -126,7 +147,7 @@ def membership_record(client_id: str, list_id: str, subscriber: dict[str, Any]) 
 
 
 def campaign_record(
-    client_id: str, campaign: dict[str, Any], summary: dict[str, Any]
+    client_id: str, campaign: dict[str, Any], summary: dict[str, Any], tz: dt.tzinfo = dt.UTC
 ) -> dict[str, Any]:
     tags = campaign.get("Tags") or []
     return {
@@ -134,7 +155,7 @@ def campaign_record(
         "Name": _name(campaign.get("Name", "")),
         "CM_Client_ID__c": client_id,
         "Subject__c": (campaign.get("Subject") or "")[:255] or None,
-        "Sent_Date__c": sf_datetime(parse_cm_date(campaign.get("SentDate"))),
+        "Sent_Date__c": sf_datetime(parse_cm_date(campaign.get("SentDate"), tz)),
         "Tags__c": ", ".join(tags)[:255] or None,
         "Recipients__c": summary.get("Recipients", campaign.get("TotalRecipients")),
         "Unique_Opens__c": summary.get("UniqueOpened"),
@@ -148,11 +169,17 @@ def campaign_record(
 
 
 def tracking_record(
-    client_id: str, campaign_id: str, event_type: str, event: dict[str, Any], when: str | None
+    client_id: str,
+    campaign_id: str,
+    event_type: str,
+    event: dict[str, Any],
+    when: str | None,
+    tz: dt.tzinfo = dt.UTC,
 ) -> dict[str, Any]:
     """One tracking event; ``when`` is CM's date string (the campaign's sent date for Sent)."""
     email = normalise_email(event.get("EmailAddress", ""))
-    moment = parse_cm_date(when)
+    moment = parse_cm_date(when, tz)
+    # The key uses CM's own wall-clock minute, so it never depends on the zone reading.
     stamp = moment.strftime("%Y%m%d%H%M") if moment else "0"
     url = event.get("URL") or ""
     parts = [campaign_id, event_type.replace(" ", ""), email, stamp]

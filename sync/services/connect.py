@@ -117,7 +117,8 @@ def _store_clients(connection: Connection, choices: list[ClientChoice]) -> list[
         client, _ = CMClient.objects.update_or_create(
             connection=connection,
             cm_client_id=choice.cm_client_id,
-            defaults={"name": choice.name, "connection_active": True},
+            # The zone is read again on the next sync (the account may have changed it).
+            defaults={"name": choice.name, "connection_active": True, "cm_time_zone": ""},
         )
         stored.append(client)
     return stored
