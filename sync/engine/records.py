@@ -13,6 +13,7 @@ import json
 import re
 from functools import lru_cache
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from sync.clients.salesforce_schema import (
     CAMPAIGN_OBJECT,
@@ -23,6 +24,7 @@ from sync.clients.salesforce_schema import (
     SUPPRESSION_OBJECT,
     TRACKING_OBJECT,
 )
+from sync.engine.cm_time_zones import CM_LABEL_TO_IANA
 
 MAX_KEY_LENGTH = 255
 MAX_NAME_LENGTH = 80
@@ -42,13 +44,17 @@ SUBSCRIBER_STATE_REPORTS = ("active", "unconfirmed", "unsubscribed", "bounced", 
 _ZONE_OFFSET = re.compile(r"^\(\s*(?:GMT|UTC)\s*(?:([+-])(\d{1,2}):?(\d{2})?)?\s*\)")
 
 
+@lru_cache(maxsize=128)
 def zone_from_cm(label: str | None) -> dt.tzinfo:
     """The zone of a CM client from its ``TimeZone`` label, e.g. "(GMT+10:00) Canberra, …".
 
-    CM writes every date as wall-clock time in the client's zone. The label carries the standard
-    offset only, so daylight saving time is not applied (dates then read up to an hour off).
-    An unreadable label counts as UTC.
+    CM writes every date as wall-clock time in the client's zone. A label from CM's list maps to
+    its IANA zone (daylight saving time included); any other label falls back to the standard
+    offset it names, and an unreadable one counts as UTC.
     """
+    iana = CM_LABEL_TO_IANA.get((label or "").strip())
+    if iana:
+        return ZoneInfo(iana)
     found = _ZONE_OFFSET.match((label or "").strip())
     if not found or not found.group(1):
         return dt.UTC

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from zoneinfo import ZoneInfo
 
 import pytest
 
@@ -12,21 +13,48 @@ from sync.engine import records
 from sync.models import RunStatus
 from sync.services.runs import run_inline
 
+JANUARY = dt.datetime(2026, 1, 15, 12, 0)
+JULY = dt.datetime(2026, 7, 15, 12, 0)
+
 
 @pytest.mark.parametrize(
-    ("label", "offset"),
+    ("label", "january", "july"),
     [
-        ("(GMT+10:00) Canberra, Melbourne, Sydney", dt.timedelta(hours=10)),
-        ("(GMT-05:00) Eastern Time (US & Canada)", dt.timedelta(hours=-5)),
-        ("(GMT+05:30) Chennai, Kolkata, Mumbai, New Delhi", dt.timedelta(hours=5, minutes=30)),
-        ("(GMT) Dublin, Edinburgh, Lisbon, London", dt.timedelta(0)),
-        ("(GMT) Coordinated Universal Time", dt.timedelta(0)),
-        ("", dt.timedelta(0)),
-        ("Somewhere odd", dt.timedelta(0)),
+        ("(GMT+10:00) Canberra, Melbourne, Sydney", 11 * 60, 10 * 60),  # DST in January
+        ("(GMT+10:00) Brisbane", 10 * 60, 10 * 60),
+        ("(GMT-05:00) Eastern Time (US & Canada)", -5 * 60, -4 * 60),
+        ("(GMT+05:30) Chennai, Kolkata, Mumbai, New Delhi", 330, 330),
+        ("(GMT) Greenwich Mean Time : Dublin, Edinburgh, Lisbon, London", 0, 60),
+        ("(GMT) Coordinated Universal Time", 0, 0),
+        ("(GMT+03:00) Some label CM does not list", 180, 180),  # its standard offset
+        ("", 0, 0),
+        ("Somewhere odd", 0, 0),
     ],
 )
-def test_zone_labels_give_their_offset(label, offset):
-    assert records.zone_from_cm(label).utcoffset(None) == offset
+def test_zone_labels_give_their_offset(label, january, july):
+    zone = records.zone_from_cm(label)
+    for moment, minutes in ((JANUARY, january), (JULY, july)):
+        assert moment.replace(tzinfo=zone).utcoffset() == dt.timedelta(minutes=minutes)
+
+
+def test_every_label_cm_offers_maps_to_a_zone_with_its_standard_offset():
+    import re
+
+    from sync.engine.cm_time_zones import CM_LABEL_TO_IANA
+
+    assert len(CM_LABEL_TO_IANA) == 97
+    moved = {"(GMT-11:00) Samoa"}  # crossed the date line in 2011: CM's label predates it
+    for label in set(CM_LABEL_TO_IANA) - moved:
+        match = re.match(r"\(GMT(?:([+-])(\d\d):(\d\d))?\)", label)
+        sign = -1 if match.group(1) == "-" else 1
+        standard = sign * (int(match.group(2) or 0) * 60 + int(match.group(3) or 0))
+        zone = records.zone_from_cm(label)
+        offsets = {
+            int(m.replace(tzinfo=zone).utcoffset().total_seconds() // 60) for m in (JANUARY, JULY)
+        }
+        # The label's offset is the zone's standard one; a few zones moved by an hour since CM
+        # wrote its labels (Kazakhstan unified on +05:00 in 2024), so allow that much.
+        assert abs(min(offsets) - standard) <= 60, label
 
 
 def test_event_dates_become_utc_and_keys_do_not_depend_on_the_zone():
@@ -34,7 +62,7 @@ def test_event_dates_become_utc_and_keys_do_not_depend_on_the_zone():
     event = {"EmailAddress": "A@Example.com", "Date": "2026-03-01 09:30:00"}
     local = records.tracking_record("c", "camp", "Opened", event, event["Date"], sydney)
     plain = records.tracking_record("c", "camp", "Opened", event, event["Date"])
-    assert local["Event_Date__c"] == "2026-02-28T23:30:00.000+0000"
+    assert local["Event_Date__c"] == "2026-02-28T22:30:00.000+0000"  # Sydney summer: +11
     assert local["CM_Key__c"] == plain["CM_Key__c"]
 
 
@@ -62,10 +90,12 @@ def test_sync_converts_from_the_clients_zone_and_round_trips_its_cursors(
     [landed] = [
         r for r in sf_sandbox.app.records(TRACKING_OBJECT) if r["CM_Key__c"] == expected_key
     ]
-    cm_wall_clock = dt.datetime.strptime(newest["Date"], "%Y-%m-%d %H:%M:%S")
-    assert landed["Event_Date__c"].startswith(
-        (cm_wall_clock - dt.timedelta(hours=10)).strftime("%Y-%m-%dT%H:%M")
+    sydney_wall_clock = dt.datetime.strptime(newest["Date"], "%Y-%m-%d %H:%M:%S").replace(
+        tzinfo=ZoneInfo("Australia/Sydney")
     )
+    instant = sydney_wall_clock.astimezone(dt.UTC)
+    assert landed["Event_Date__c"].startswith(instant.strftime("%Y-%m-%dT%H:%M"))
+    assert instant.hour != sydney_wall_clock.hour  # really converted
     quiet = run_inline(connection)
     assert quiet.sf_write_calls == 0
 
