@@ -14,7 +14,7 @@ from .dates import format_minute, parse_filter_minute
 from .errors import INVALID_DATE, bad_request, error
 from .model import BOUNCE_REASONS, Campaign, EventColumns
 from .paging import envelope, read_paging
-from .serialize import ip_and_location, summary_json
+from .serialize import geo_fields, ip_and_location, summary_json
 from .state import valid_email
 
 if TYPE_CHECKING:
@@ -162,26 +162,13 @@ def recipients(app: CampaignMonitorApp, request: Request) -> Response:
     return Response.json(envelope(results, paging, len(order)))
 
 
-def _geo_fields(email: str) -> dict[str, Any]:
-    ip_address, (lat, lon, city, region, code, country) = ip_and_location(email)
-    return {
-        "IPAddress": ip_address,
-        "Latitude": lat,
-        "Longitude": lon,
-        "City": city,
-        "Region": region,
-        "CountryCode": code,
-        "CountryName": country,
-    }
-
-
 def _open_row(campaign: Campaign, columns: EventColumns, index: int) -> dict[str, Any]:
     member = campaign.recipients[columns.recipient[index]]
     return {
         "EmailAddress": member.email,
         "ListID": member.list_id,
         "Date": format_minute(columns.minute[index]),
-        **_geo_fields(member.email),
+        **geo_fields(member.email),
     }
 
 
@@ -192,7 +179,7 @@ def _click_row(campaign: Campaign, columns: EventColumns, index: int) -> dict[st
         "URL": campaign.urls[columns.detail[index]],
         "ListID": member.list_id,
         "Date": format_minute(columns.minute[index]),
-        **_geo_fields(member.email),
+        **geo_fields(member.email),
     }
 
 

@@ -16,7 +16,7 @@ from .dates import format_minute, parse_filter_minute
 from .errors import INVALID_DATE, bad_request, error
 from .model import BOUNCE_REASONS, EventColumns, Journey, JourneyEmail
 from .paging import envelope, read_paging
-from .serialize import ip_and_location
+from .serialize import geo_fields, ip_and_location
 
 if TYPE_CHECKING:
     from .app import CampaignMonitorApp
@@ -63,19 +63,6 @@ def _email_counts(email: JourneyEmail) -> dict[str, Any]:
     }
 
 
-def _geo(email: str) -> dict[str, Any]:
-    ip_address, (lat, lon, city, region, code, country) = ip_and_location(email)
-    return {
-        "IPAddress": ip_address,
-        "Latitude": lat,
-        "Longitude": lon,
-        "City": city,
-        "Region": region,
-        "CountryCode": code,
-        "CountryName": country,
-    }
-
-
 def _recipient_row(email: JourneyEmail, columns: EventColumns, index: int) -> dict[str, Any]:
     member = email.recipients[columns.recipient[index]]
     return {"EmailAddress": member.email, "SentDate": format_minute(columns.minute[index])}
@@ -86,7 +73,7 @@ def _open_row(email: JourneyEmail, columns: EventColumns, index: int) -> dict[st
     return {
         "EmailAddress": member.email,
         "Date": format_minute(columns.minute[index]),
-        **_geo(member.email),
+        **geo_fields(member.email),
     }
 
 
@@ -96,7 +83,7 @@ def _click_row(email: JourneyEmail, columns: EventColumns, index: int) -> dict[s
         "EmailAddress": member.email,
         "Date": format_minute(columns.minute[index]),
         "URL": email.urls[columns.detail[index]],
-        **_geo(member.email),
+        **geo_fields(member.email),
     }
 
 

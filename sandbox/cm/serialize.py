@@ -108,3 +108,17 @@ def ip_and_location(email: str) -> tuple[str, tuple[float, float, str, str, str,
     digest = zlib.crc32(email.lower().encode("utf-8"))
     prefix = ("203.0.113", "198.51.100", "192.0.2")[digest % 3]
     return f"{prefix}.{(digest >> 8) % 254 + 1}", LOCATIONS[(digest >> 16) % len(LOCATIONS)]
+
+
+def geo_fields(email: str) -> dict[str, Any]:
+    """The IP and location columns of open and click rows (stable per address)."""
+    ip_address, (lat, lon, city, region, code, country) = ip_and_location(email)
+    return {
+        "IPAddress": ip_address,
+        "Latitude": lat,
+        "Longitude": lon,
+        "City": city,
+        "Region": region,
+        "CountryCode": code,
+        "CountryName": country,
+    }

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from sync.clients.salesforce_schema import CAMPAIGN_OBJECT, EXTERNAL_ID, TRACKING_OBJECT
-from sync.engine.matcher import soql_string
+from sync.engine.matcher import soql_list, soql_string
 from sync.engine.records import fingerprint
 from sync.engine.writer import Outcome, SalesforceWriter
 from sync.models import CMClient, SyncCursor, SyncedRecord
@@ -179,9 +179,9 @@ def _existing_members(
     leads = [p.lead_id for p in people if p.lead_id]
     clauses = []
     if contacts:
-        clauses.append(f"ContactId IN ({', '.join(soql_string(c) for c in contacts)})")
+        clauses.append(f"ContactId IN {soql_list(contacts)}")
     if leads:
-        clauses.append(f"LeadId IN ({', '.join(soql_string(lead) for lead in leads)})")
+        clauses.append(f"LeadId IN {soql_list(leads)}")
     soql = (
         f"SELECT Id, ContactId, LeadId FROM {MEMBER} "
         f"WHERE CampaignId = {soql_string(sf_campaign_id)} AND ({' OR '.join(clauses)})"

@@ -12,7 +12,7 @@ import datetime as dt
 from collections import defaultdict
 
 from sync.clients.salesforce_schema import SUBSCRIBER_OBJECT
-from sync.engine.matcher import soql_string
+from sync.engine.matcher import soql_list, soql_string
 from sync.engine.writer import SalesforceWriter
 from sync.models import CMClient, ConsentChange, ConsentSource
 
@@ -54,7 +54,7 @@ def _fully_unsubscribed(writer: SalesforceWriter, client_id: str, emails: list[s
     soql = (
         f"SELECT Email__c, State__c FROM {SUBSCRIBER_OBJECT} "
         f"WHERE CM_Client_ID__c = {soql_string(client_id)} "
-        f"AND Email__c IN ({', '.join(soql_string(e) for e in emails)})"
+        f"AND Email__c IN {soql_list(emails)}"
     )
     for row in writer.sf.query_iter(soql):
         states[(row.get("Email__c") or "").lower()].add(row.get("State__c") or "")
@@ -73,7 +73,7 @@ def _opt_out(
         return 0
     soql = (
         f"SELECT Id, Email, LastModifiedDate FROM {sobject} WHERE HasOptedOutOfEmail = false"
-        f" AND Email IN ({', '.join(soql_string(e) for e in sorted(fully_out))}){extra}"
+        f" AND Email IN {soql_list(sorted(fully_out))}{extra}"
     )
     updates, log = [], []
     for row in writer.sf.query_iter(soql):

@@ -37,6 +37,11 @@ def soql_string(value: str) -> str:
     return "'" + value.replace("\\", "\\\\").replace("'", "\\'") + "'"
 
 
+def soql_list(values: Iterable[str]) -> str:
+    """A parenthesised SOQL list of string literals, for ``IN``."""
+    return "(" + ", ".join(soql_string(v) for v in values) + ")"
+
+
 class ContactMatcher:
     def __init__(self, sf: SalesforceClient) -> None:
         self.sf = sf
@@ -57,10 +62,9 @@ class ContactMatcher:
             self._remember(email, Link(contacts.get(email), leads.get(email)))
 
     def _best_by_email(self, sobject: str, emails: list[str], extra: str) -> dict[str, str]:
-        literals = ", ".join(soql_string(e) for e in emails)
         soql = (
             f"SELECT Id, Email, LastModifiedDate FROM {sobject} "
-            f"WHERE Email IN ({literals}){extra} ORDER BY LastModifiedDate DESC"
+            f"WHERE Email IN {soql_list(emails)}{extra} ORDER BY LastModifiedDate DESC"
         )
         best: dict[str, str] = {}
         seen: dict[str, list[str]] = {}
