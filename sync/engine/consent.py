@@ -12,13 +12,12 @@ import datetime as dt
 from collections import defaultdict
 
 from sync.clients.salesforce_schema import SUBSCRIBER_OBJECT
-from sync.engine.matcher import soql_list, soql_string
+from sync.engine.matcher import PEOPLE, soql_list, soql_string
 from sync.engine.writer import SalesforceWriter
 from sync.models import CMClient, ConsentChange, ConsentSource
 
 BATCH = 200
 OPTED_OUT_STATES = {"Unsubscribed", "Deleted"}
-PEOPLE = (("Contact", ""), ("Lead", " AND IsConverted = false"))
 
 
 def parse_sf_datetime(value: str | None) -> dt.datetime | None:

@@ -15,6 +15,9 @@ from dataclasses import dataclass, field
 from sync.clients.salesforce import SalesforceClient
 
 BATCH = 300
+# The people an e-mail address can belong to, with the filter that keeps live records only
+# (a converted Lead lives on as its Contact).
+PEOPLE = (("Contact", ""), ("Lead", " AND IsConverted = false"))
 CACHE_SIZE = 50_000
 
 
@@ -56,8 +59,7 @@ class ContactMatcher:
         return {email: self._cache.get(email, Link()) for email in wanted}
 
     def _load(self, emails: list[str]) -> None:
-        contacts = self._best_by_email("Contact", emails, "")
-        leads = self._best_by_email("Lead", emails, " AND IsConverted = false")
+        contacts, leads = (self._best_by_email(name, emails, extra) for name, extra in PEOPLE)
         for email in emails:
             self._remember(email, Link(contacts.get(email), leads.get(email)))
 

@@ -19,7 +19,7 @@ from maintenance.services import batch_size_for, record_message
 from sync.clients.errors import ApiError, NotFound
 from sync.clients.salesforce_schema import PERMISSION_SET_NAME, SUBSCRIBER_OBJECT
 from sync.engine.consent import parse_sf_datetime, to_minute
-from sync.engine.matcher import soql_string
+from sync.engine.matcher import PEOPLE, soql_string
 from sync.models import Connection, ConsentChange, ConsentSource, SyncOptions
 from sync.services.api import campaign_monitor_client, salesforce_client
 
@@ -91,7 +91,7 @@ def _permitted_users(sf) -> set[str]:
 def _changed_people(sf, cursor: dt.datetime | None, limit: int) -> list[dict]:
     since = f" AND LastModifiedDate > {cursor.strftime('%Y-%m-%dT%H:%M:%SZ')}" if cursor else ""
     people = []
-    for sobject, extra in (("Contact", ""), ("Lead", " AND IsConverted = false")):
+    for sobject, extra in PEOPLE:
         soql = (
             f"SELECT Id, Email, LastModifiedDate, LastModifiedById FROM {sobject} "
             f"WHERE HasOptedOutOfEmail = true AND Email != null{since}{extra} "
