@@ -17,6 +17,7 @@ NAVIGATION = [
     ("Storage", "sync-storage"),
     ("General Options", "sync-options"),
     ("Tracking panel", "sync-tracking-panel"),
+    ("Import", "sync-import"),
     ("Salesforce Campaigns", "campaigns-settings"),
     ("SMS", "sms-settings"),
     ("Maintenance", "maintenance-messages"),

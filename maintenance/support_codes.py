@@ -76,6 +76,21 @@ _CODES = [
         "list the candidates; merge duplicates in Salesforce to make the link unambiguous.",
     ),
     SupportCode(
+        "CMS-400",
+        "An import to Campaign Monitor stopped",
+        "The import wizard's job could not go on: its list view, report, list or a mapped field "
+        "is gone, or a service refused a request. Addresses sent before it stopped stay in "
+        "Campaign Monitor. Fix the cause named in the message, then use Run again on the "
+        "import's page: imports are upserts by e-mail, so nobody is added twice.",
+    ),
+    SupportCode(
+        "CMS-410",
+        "Campaign Monitor refused some addresses of an import",
+        "The rest of the import landed. The import's page lists each refused address with the "
+        "reason (invalid address, suppressed, ...). Correct the address on the Contact or Lead "
+        "and run the import again.",
+    ),
+    SupportCode(
         "CMS-900",
         "Unexpected error",
         "Something failed that cmsync does not recognise. The details carry the error type; report "

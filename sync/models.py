@@ -361,3 +361,80 @@ class ConsentChange(models.Model):
 
     def __str__(self) -> str:
         return f"{self.email}: {self.action} ({self.get_source_display()})"
+
+
+class ImportSourceKind(models.TextChoices):
+    LIST_VIEW = "listview", "List view"
+    REPORT = "report", "Report"
+
+
+class ConsentToTrack(models.TextChoices):
+    UNCHANGED = "Unchanged", "Unchanged (new subscribers: No)"
+    YES = "Yes", "Yes"
+    NO = "No", "No"
+
+
+class ImportJob(models.Model):
+    """One run of the import wizard: a Salesforce list view or report into one CM list.
+
+    ``mapping`` holds the wizard's choices: ``email`` and ``name`` (Salesforce field paths, or
+    report column names) and ``custom_fields`` (CM field key → Salesforce field). The counters
+    are what the detail page and its progress bar show while the Celery task works.
+    """
+
+    connection = models.ForeignKey(Connection, on_delete=models.CASCADE, related_name="imports")
+    cm_client = models.ForeignKey(CMClient, on_delete=models.CASCADE, related_name="imports")
+    list_id = models.CharField(max_length=64)
+    list_name = models.CharField(max_length=255)
+    source_kind = models.CharField(max_length=10, choices=ImportSourceKind.choices)
+    source_object = models.CharField(max_length=80, blank=True)
+    source_id = models.CharField(max_length=18)
+    source_name = models.CharField(max_length=255)
+    mapping = models.JSONField(default=dict)
+    consent_to_track = models.CharField(
+        max_length=10, choices=ConsentToTrack.choices, default=ConsentToTrack.UNCHANGED
+    )
+    trigger_journeys = models.BooleanField(default=False)
+    status = models.CharField(max_length=20, choices=RunStatus.choices, default=RunStatus.QUEUED)
+    requested_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(default=timezone.now)
+    started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+    total_rows = models.PositiveIntegerField(null=True, blank=True)
+    rows_read = models.PositiveIntegerField(default=0)
+    new_subscribers = models.PositiveIntegerField(default=0)
+    existing_subscribers = models.PositiveIntegerField(default=0)
+    failed = models.PositiveIntegerField(default=0)
+    skipped_opted_out = models.PositiveIntegerField(default=0)
+    skipped_no_email = models.PositiveIntegerField(default=0)
+    duplicates = models.PositiveIntegerField(default=0)
+    # The first refused addresses with the reason in words: [{"email": ..., "reason": ...}].
+    failures = models.JSONField(default=list, blank=True)
+    cm_calls = models.PositiveIntegerField(default=0)
+    sf_calls = models.PositiveIntegerField(default=0)
+    warning = models.TextField(blank=True)
+    error = models.TextField(blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-pk"]
+
+    def __str__(self) -> str:
+        return f"import {self.pk}: {self.source_name} → {self.list_name}"
+
+    @property
+    def is_active(self) -> bool:
+        return self.status in ACTIVE_STATUSES
+
+    @property
+    def imported(self) -> int:
+        return self.new_subscribers + self.existing_subscribers
+
+    @property
+    def percent(self) -> int:
+        if self.status in (RunStatus.SUCCEEDED, RunStatus.PARTLY_FAILED):
+            return 100
+        if not self.total_rows:
+            return 0
+        return min(99, self.rows_read * 100 // self.total_rows)

@@ -66,3 +66,11 @@ def retention_job(connection_id: int | None = None) -> int:
     if connection_id is not None:
         connections = connections.filter(pk=connection_id)
     return sum(run_retention(c) for c in connections if c.sf_connected)
+
+
+@shared_task(name="sync.tasks.run_import", acks_late=True, reject_on_worker_lost=True)
+def run_import(job_id: int) -> str:
+    """Run one import-wizard job (Salesforce list view or report → Campaign Monitor list)."""
+    from sync.services.imports import execute_import
+
+    return execute_import(job_id).status

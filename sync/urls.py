@@ -86,3 +86,22 @@ urlpatterns += [
         name="sync-storage-aggregates",
     ),
 ]
+
+# Import wizard: Salesforce list view or report → Campaign Monitor list (appended).
+from . import views_import  # noqa: E402
+
+urlpatterns += [
+    path("sync/import/", views_import.import_start, name="sync-import"),
+    path("sync/import/new/", views_import.import_map, name="sync-import-map"),
+    path("sync/import/<int:job_id>/", views_import.import_detail, name="sync-import-detail"),
+    path(
+        "sync/import/<int:job_id>/progress/",
+        views_import.import_progress,
+        name="sync-import-progress",
+    ),
+    path(
+        "sync/import/<int:job_id>/run-again/",
+        views_import.import_run_again,
+        name="sync-import-run-again",
+    ),
+]

@@ -19,6 +19,7 @@ import logging
 from collections.abc import Callable, Iterable, Iterator, Sized
 from pathlib import Path
 from typing import Any, TypeVar
+from urllib.parse import quote
 
 import requests
 from simple_salesforce import Salesforce
@@ -427,6 +428,32 @@ class SalesforceClient:
         soql += " ORDER BY Name"
         fields = ("Id", "Name", "Username", "Email", "IsActive")
         return [{name: row.get(name) for name in fields} for row in self.query_iter(soql)]
+
+    # List views and reports (the import wizard's sources) --------------------------------------
+    def list_views(self, sobject: str) -> list[dict[str, Any]]:
+        """The object's list views (``id``, ``label``, ``soqlCompatible``, ...), first page."""
+        path = f"sobjects/{quote(sobject)}/listviews"
+        answer = self._restful("listviews.list", path, "GET") or {}
+        return list(answer.get("listviews") or [])
+
+    def describe_list_view(self, sobject: str, view_id: str) -> dict[str, Any]:
+        """A list view's columns and the SOQL ``query`` behind it."""
+        path = f"sobjects/{quote(sobject)}/listviews/{quote(view_id)}/describe"
+        return self._restful("listviews.describe", path, "GET") or {}
+
+    def reports(self) -> list[dict[str, Any]]:
+        """Recently viewed reports (Analytics API): ``id``, ``name``, ``describeUrl``."""
+        return list(self._restful("analytics.reports.list", "analytics/reports", "GET") or [])
+
+    def describe_report(self, report_id: str) -> dict[str, Any]:
+        path = f"analytics/reports/{quote(report_id)}/describe"
+        return self._restful("analytics.reports.describe", path, "GET") or {}
+
+    def run_report(self, report_id: str) -> dict[str, Any]:
+        """Run a report synchronously with its detail rows (Salesforce caps them at 2,000)."""
+        path = f"analytics/reports/{quote(report_id)}"
+        params = {"includeDetails": "true"}
+        return self._restful("analytics.reports.run", path, "GET", params=params) or {}
 
     # Tooling API (used by salesforce_schema) --------------------------------------------------
     def tooling_query(self, soql: str) -> list[dict[str, Any]]:

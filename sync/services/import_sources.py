@@ -1,0 +1,233 @@
+"""Where the import wizard reads people from: Salesforce list views and reports.
+
+A list view is read through the SOQL Salesforce itself runs for it (``describe`` answers its
+``query``): cmsync keeps the view's FROM, WHERE and ORDER BY and selects the fields the admin
+mapped, so every row of the view is read, page by page. A report is run synchronously through
+the Analytics API, which returns at most 2,000 detail rows; a bigger report is flagged so the
+admin can use a list view instead.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from typing import Any
+
+from sync.clients.errors import ApiError
+from sync.clients.salesforce import SalesforceClient
+from sync.engine.matcher import PEOPLE
+
+LIST_VIEW_OBJECTS = ("Contact", "Lead")
+REPORT_ROW_CAP = 2000
+# Field types a CM list field can take a value from (compound address/location fields cannot).
+MAPPABLE_TYPES = {
+    "string",
+    "email",
+    "phone",
+    "picklist",
+    "multipicklist",
+    "textarea",
+    "url",
+    "date",
+    "datetime",
+    "boolean",
+    "double",
+    "int",
+    "currency",
+    "percent",
+    "id",
+    "reference",
+}
+_FROM = re.compile(r"\sFROM\s", re.IGNORECASE)
+_ORDER_BY = re.compile(r"\sORDER\s+BY\s", re.IGNORECASE)
+
+
+class SourceNotFound(ValueError):
+    """The chosen list view or report does not exist (any more) or cannot be read."""
+
+
+@dataclass(frozen=True)
+class ImportSource:
+    """A list view (``kind="listview"``, with its object) or a report (``kind="report"``)."""
+
+    kind: str
+    source_id: str
+    label: str
+    sobject: str = ""
+
+    @property
+    def key(self) -> str:
+        if self.kind == "listview":
+            return f"listview:{self.sobject}:{self.source_id}"
+        return f"report:{self.source_id}"
+
+    @property
+    def description(self) -> str:
+        if self.kind == "listview":
+            return f"{self.sobject} list view “{self.label}”"
+        return f"report “{self.label}”"
+
+
+@dataclass(frozen=True)
+class SourceField:
+    """One column the admin can map: ``path`` is what rows are keyed by."""
+
+    path: str
+    label: str
+    data_type: str
+    entity: str = ""  # the Salesforce field behind a report column (``Email``, ``FirstName``)
+
+
+@dataclass
+class SourceRows:
+    """The rows of a source, with how many there are (None when unknown) and any caveat."""
+
+    rows: Iterator[dict[str, Any]]
+    total: int | None
+    warning: str = ""
+    fields: list[SourceField] = field(default_factory=list)
+
+
+def parse_source_key(key: str) -> tuple[str, str, str]:
+    """``(kind, sobject, id)`` from a source key; ValueError if it is not one."""
+    parts = (key or "").split(":")
+    if len(parts) == 3 and parts[0] == "listview" and parts[1] in LIST_VIEW_OBJECTS and parts[2]:
+        return "listview", parts[1], parts[2]
+    if len(parts) == 2 and parts[0] == "report" and parts[1]:
+        return "report", "", parts[1]
+    raise ValueError("not a list view or report of this org")
+
+
+def available_sources(sf: SalesforceClient) -> list[ImportSource]:
+    """Every SOQL-compatible Contact and Lead list view, then the org's reports."""
+    sources = [
+        ImportSource("listview", view["id"], view.get("label") or view["id"], sobject)
+        for sobject in LIST_VIEW_OBJECTS
+        for view in sf.list_views(sobject)
+        if view.get("soqlCompatible", True)
+    ]
+    sources += [
+        ImportSource("report", report["id"], report.get("name") or report["id"])
+        for report in sf.reports()
+    ]
+    return sources
+
+
+def find_source(sf: SalesforceClient, key: str) -> ImportSource:
+    try:
+        kind, sobject, source_id = parse_source_key(key)
+    except ValueError as exc:
+        raise SourceNotFound(str(exc)) from None
+    for source in available_sources(sf):
+        if (source.kind, source.sobject, source.source_id) == (kind, sobject, source_id):
+            return source
+    raise SourceNotFound("that list view or report no longer exists in Salesforce")
+
+
+def source_fields(sf: SalesforceClient, source: ImportSource) -> list[SourceField]:
+    """The columns the admin can map, in Salesforce's order."""
+    if source.kind == "listview":
+        return _object_fields(sf, source.sobject)
+    return _report_columns(sf.describe_report(source.source_id))
+
+
+def _object_fields(sf: SalesforceClient, sobject: str) -> list[SourceField]:
+    described = sf.describe(sobject)
+    return [
+        SourceField(f["name"], f.get("label") or f["name"], f.get("type", "string"), f["name"])
+        for f in described.get("fields", [])
+        if f.get("type", "string") in MAPPABLE_TYPES
+    ]
+
+
+def _report_columns(described: dict[str, Any]) -> list[SourceField]:
+    metadata = described.get("reportMetadata") or {}
+    info = (described.get("reportExtendedMetadata") or {}).get("detailColumnInfo") or {}
+    columns = []
+    for name in metadata.get("detailColumns") or []:
+        column = info.get(name) or {}
+        columns.append(
+            SourceField(
+                name,
+                column.get("label") or name,
+                column.get("dataType") or "string",
+                column.get("entityColumnName") or "",
+            )
+        )
+    return columns
+
+
+def read_rows(sf: SalesforceClient, source: ImportSource, paths: list[str]) -> SourceRows:
+    """Stream the source's rows as ``{path: value}`` dicts (``paths`` are mapped fields)."""
+    if source.kind == "listview":
+        return _list_view_rows(sf, source, paths)
+    return _report_rows(sf, source)
+
+
+def _list_view_rows(sf: SalesforceClient, source: ImportSource, paths: list[str]) -> SourceRows:
+    described = sf.describe_list_view(source.sobject, source.source_id)
+    query = str(described.get("query") or "")
+    match = _FROM.search(query)
+    if not match:
+        raise SourceNotFound(f"Salesforce gave no usable query for {source.description}")
+    rest = query[match.start() :]
+    selected = ", ".join(dict.fromkeys(["Id", *paths]))
+    soql = f"SELECT {selected}{rest}"
+    total = _count(sf, "SELECT COUNT()" + _ORDER_BY.split(rest, maxsplit=1)[0])
+    rows = ({path: value_at(row, path) for path in paths} for row in sf.query_iter(soql))
+    return SourceRows(rows, total)
+
+
+def _count(sf: SalesforceClient, soql: str) -> int | None:
+    try:
+        return sf.query_count(soql)
+    except ApiError:
+        return None  # the progress bar shows rows read without a total
+
+
+def _report_rows(sf: SalesforceClient, source: ImportSource) -> SourceRows:
+    answer = sf.run_report(source.source_id)
+    columns = [c.path for c in _report_columns(answer)]
+    fact = (answer.get("factMap") or {}).get("T!T") or {}
+    detail = fact.get("rows") or []
+    warning = ""
+    if answer.get("allData") is False:
+        warning = (
+            f"Salesforce returns at most {REPORT_ROW_CAP:,} rows of a report run, and this report "
+            "has more: only those were imported. Use a list view to import everyone."
+        )
+    rows = (
+        {
+            name: cell.get("value")
+            for name, cell in zip(columns, row.get("dataCells") or [], strict=False)
+        }
+        for row in detail
+    )
+    return SourceRows(rows, len(detail), warning)
+
+
+def value_at(row: dict[str, Any], path: str) -> Any:
+    """``row["Account"]["Name"]`` for ``"Account.Name"``; None anywhere along the way."""
+    value: Any = row
+    for part in path.split("."):
+        if not isinstance(value, dict):
+            return None
+        value = value.get(part)
+    return value
+
+
+def opted_out_addresses(sf: SalesforceClient) -> set[str]:
+    """Lower-case addresses of every Contact and open Lead that opted out of e-mail.
+
+    Read once per import (two paged queries) rather than per batch: an address opted out on
+    any matching Contact or Lead is never imported, whichever object the source lists.
+    """
+    addresses: set[str] = set()
+    for sobject, extra in PEOPLE:
+        soql = (
+            f"SELECT Email FROM {sobject} WHERE HasOptedOutOfEmail = true AND Email != null{extra}"
+        )
+        addresses.update((row.get("Email") or "").strip().lower() for row in sf.query_iter(soql))
+    addresses.discard("")
+    return addresses

@@ -1,0 +1,372 @@
+"""The import wizard's work: start an import of Salesforce people into a CM list, and run it.
+
+Rules the import keeps:
+
+- Consent first. An address whose Contact or Lead has opted out of e-mail is never imported,
+  and nobody is resubscribed (``Resubscribe`` false): CM keeps whoever unsubscribed,
+  bounced or was deleted as they are.
+- Journeys. "Trigger journeys for subscribers added by cmsync" (General Options) sets CM's
+  ``QueueSubscriptionBasedAutoresponders`` and ``RestartSubscriptionBasedAutoresponders``; off,
+  an import starts no journey.
+- "Disable triggers" stops every Salesforce → CM change, imports included.
+- Bounded memory: rows stream from Salesforce and go to CM 1,000 (CM's cap) per call. An import
+  is an upsert by e-mail, so running it again duplicates nothing.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from itertools import islice
+from typing import Any
+
+from django.core.exceptions import ValidationError
+from django.core.validators import validate_email
+from django.db import transaction
+from django.utils import timezone
+
+from maintenance.models import Level
+from maintenance.services import record_message
+from sync.clients.campaign_monitor_types import IMPORT_BATCH_LIMIT, ImportResult
+from sync.clients.counting import CallCounter
+from sync.clients.errors import ApiError, AuthError, NotFound, RequestLimitExceeded
+from sync.models import CMClient, Connection, ImportJob, RunStatus, SyncOptions
+from sync.services.api import campaign_monitor_client, salesforce_client
+from sync.services.import_sources import (
+    ImportSource,
+    SourceNotFound,
+    opted_out_addresses,
+    read_rows,
+)
+
+logger = logging.getLogger(__name__)
+
+JOB_NAME = "import"
+CM_VALUE_LIMIT = 250
+FAILURES_KEPT = 200
+OUTBOUND_DISABLED = (
+    "Disable triggers is on (General Options): cmsync sends no changes to Campaign Monitor, "
+    "imports included. Turn it off to import."
+)
+NOT_CONNECTED = "Connect Campaign Monitor and Salesforce first."
+
+
+class ImportRefused(Exception):
+    """The import cannot start; the message says why in words."""
+
+
+@dataclass(frozen=True)
+class DestinationList:
+    cm_client: CMClient
+    list_id: str
+    name: str
+
+    @property
+    def key(self) -> str:
+        return f"{self.cm_client.pk}:{self.list_id}"
+
+
+@dataclass(frozen=True)
+class ImportPlan:
+    """The wizard's validated choices."""
+
+    source: ImportSource
+    destination: DestinationList
+    email_field: str
+    name_fields: tuple[str, ...]
+    custom_fields: dict[str, str]  # CM field key ("[Company]") → source field path
+    consent_to_track: str
+
+    @property
+    def mapping(self) -> dict[str, Any]:
+        return {
+            "email": self.email_field,
+            "name": list(self.name_fields),
+            "custom_fields": self.custom_fields,
+        }
+
+
+def destination_lists(connection: Connection, cm) -> list[DestinationList]:
+    """Every list of every client selected for sync, client by client."""
+    lists = []
+    for client in connection.clients.filter(selected=True).order_by("name"):
+        for row in cm.get_lists(client.cm_client_id):
+            lists.append(DestinationList(client, row["ListID"], row.get("Name") or row["ListID"]))
+    return lists
+
+
+def mapped_paths(mapping: dict[str, Any]) -> list[str]:
+    """The source fields an import reads, each once."""
+    paths = [mapping["email"], *mapping.get("name", []), *mapping.get("custom_fields", {}).values()]
+    return list(dict.fromkeys(p for p in paths if p))
+
+
+# Starting ----------------------------------------------------------------------------------
+def start_import(
+    connection: Connection, user, plan: ImportPlan, *, enqueue: bool = True
+) -> ImportJob:
+    """Record the import and hand it to a worker once the transaction commits."""
+    if not (connection.cm_connected and connection.sf_connected):
+        raise ImportRefused(NOT_CONNECTED)
+    options = SyncOptions.for_connection(connection)
+    if options.disable_triggers:
+        raise ImportRefused(OUTBOUND_DISABLED)
+    job = ImportJob.objects.create(
+        connection=connection,
+        cm_client=plan.destination.cm_client,
+        list_id=plan.destination.list_id,
+        list_name=plan.destination.name,
+        source_kind=plan.source.kind,
+        source_object=plan.source.sobject,
+        source_id=plan.source.source_id,
+        source_name=plan.source.label,
+        mapping=plan.mapping,
+        consent_to_track=plan.consent_to_track,
+        trigger_journeys=options.trigger_journeys,
+        requested_by=user if getattr(user, "is_authenticated", False) else None,
+    )
+    if enqueue:
+        transaction.on_commit(lambda: _enqueue(job.pk))
+    return job
+
+
+def run_again(job: ImportJob, user, *, enqueue: bool = True) -> ImportJob:
+    """The same import once more (safe: CM imports are upserts by e-mail)."""
+    source = ImportSource(job.source_kind, job.source_id, job.source_name, job.source_object)
+    destination = DestinationList(job.cm_client, job.list_id, job.list_name)
+    mapping = job.mapping
+    plan = ImportPlan(
+        source,
+        destination,
+        mapping["email"],
+        tuple(mapping.get("name", [])),
+        dict(mapping.get("custom_fields", {})),
+        job.consent_to_track,
+    )
+    return start_import(job.connection, user, plan, enqueue=enqueue)
+
+
+def _enqueue(job_id: int) -> None:
+    from sync.tasks import run_import  # tasks import services, not the other way round
+
+    run_import.delay(job_id)
+
+
+# Running -----------------------------------------------------------------------------------
+def execute_import(job_id: int) -> ImportJob:
+    """Run one import to the end; a redelivered task re-runs it harmlessly (upserts)."""
+    job = ImportJob.objects.select_related("connection", "cm_client").get(pk=job_id)
+    if not job.is_active:
+        return job
+    if SyncOptions.for_connection(job.connection).disable_triggers:
+        _finish(job, RunStatus.FAILED, error=OUTBOUND_DISABLED)
+        return job
+    job.status, job.started_at = RunStatus.RUNNING, timezone.now()
+    _reset_counters(job)
+    job.save()
+    cm_calls, sf_calls = CallCounter(), CallCounter()
+    sf = salesforce_client(job.connection, sf_calls)
+    cm = campaign_monitor_client(job.connection, cm_calls)
+    try:
+        _import_rows(job, sf, cm, cm_calls, sf_calls)
+    except (ApiError, SourceNotFound) as exc:
+        _fail(job, exc)
+    finally:
+        sf.close()
+        cm.close()
+    job.cm_calls, job.sf_calls = cm_calls.total, sf_calls.total
+    if job.status == RunStatus.RUNNING:
+        _finish(job, RunStatus.PARTLY_FAILED if job.failed else RunStatus.SUCCEEDED)
+    else:
+        job.save()
+    return job
+
+
+def _reset_counters(job: ImportJob) -> None:
+    for name in (
+        "rows_read",
+        "new_subscribers",
+        "existing_subscribers",
+        "failed",
+        "skipped_opted_out",
+        "skipped_no_email",
+        "duplicates",
+        "cm_calls",
+        "sf_calls",
+    ):
+        setattr(job, name, 0)
+    job.failures, job.error, job.warning, job.total_rows = [], "", "", None
+
+
+def _import_rows(job: ImportJob, sf, cm, cm_calls: CallCounter, sf_calls: CallCounter) -> None:
+    try:
+        cm_fields = cm.get_custom_fields(job.list_id)
+    except NotFound:
+        raise SourceNotFound(
+            f"The Campaign Monitor list “{job.list_name}” no longer exists."
+        ) from None
+    field_types = {f["Key"]: f.get("DataType", "Text") for f in cm_fields}
+    missing = set(job.mapping.get("custom_fields", {})) - set(field_types)
+    if missing:
+        raise SourceNotFound(
+            f"The list “{job.list_name}” no longer has the field(s) {', '.join(sorted(missing))}; "
+            "start a new import to map its current fields."
+        )
+    opted_out = opted_out_addresses(sf)
+    source = ImportSource(job.source_kind, job.source_id, job.source_name, job.source_object)
+    source_rows = read_rows(sf, source, mapped_paths(job.mapping))
+    job.total_rows, job.warning = source_rows.total, source_rows.warning
+    job.save(update_fields=["total_rows", "warning"])
+    for batch in _batches(source_rows.rows, IMPORT_BATCH_LIMIT):
+        subscribers = _subscribers_of(job, batch, field_types, opted_out)
+        if subscribers:
+            result = cm.import_subscribers(
+                job.list_id,
+                subscribers,
+                resubscribe=False,
+                queue_subscription_based_autoresponders=job.trigger_journeys,
+                restart_subscription_based_autoresponders=job.trigger_journeys,
+            )
+            _count_result(job, result)
+        job.cm_calls, job.sf_calls = cm_calls.total, sf_calls.total
+        job.save()
+
+
+def _batches(rows: Iterable[dict[str, Any]], size: int) -> Iterator[list[dict[str, Any]]]:
+    iterator = iter(rows)
+    while batch := list(islice(iterator, size)):
+        yield batch
+
+
+def _subscribers_of(
+    job: ImportJob,
+    rows: list[dict[str, Any]],
+    field_types: dict[str, str],
+    opted_out: set[str],
+) -> list[dict[str, Any]]:
+    subscribers = []
+    for row in rows:
+        job.rows_read += 1
+        email = str(row.get(job.mapping["email"]) or "").strip()
+        if not email:
+            job.skipped_no_email += 1
+            continue
+        if email.lower() in opted_out:
+            job.skipped_opted_out += 1
+            continue
+        try:
+            validate_email(email)
+        except ValidationError:
+            _note_failure(job, email, "Not a valid e-mail address (checked before sending)")
+            continue
+        subscribers.append(subscriber_for(row, email, job.mapping, field_types, job))
+    return subscribers
+
+
+def subscriber_for(
+    row: dict[str, Any],
+    email: str,
+    mapping: dict[str, Any],
+    field_types: dict[str, str],
+    job: ImportJob,
+) -> dict[str, Any]:
+    """The CM import item for one row. Empty Salesforce values are left out, so they never
+    clear what CM already holds."""
+    item: dict[str, Any] = {"EmailAddress": email, "ConsentToTrack": job.consent_to_track}
+    name = " ".join(str(row.get(p) or "").strip() for p in mapping.get("name", [])).strip()
+    if name:
+        item["Name"] = name[:CM_VALUE_LIMIT]
+    custom = []
+    for key, path in mapping.get("custom_fields", {}).items():
+        custom += cm_field_values(key, row.get(path), field_types.get(key, "Text"))
+    if custom:
+        item["CustomFields"] = custom
+    return item
+
+
+def cm_field_values(key: str, value: Any, data_type: str) -> list[dict[str, str]]:
+    """A Salesforce value as CM custom-field entries (none for an empty value).
+
+    Dates become CM's ``YYYY/MM/DD``; a multi-select picklist (``a;b``) becomes one entry per
+    option for a MultiSelectMany field; booleans read Yes/No; text is cut at CM's 250.
+    """
+    if value is None or value == "":
+        return []
+    if isinstance(value, bool):
+        return [{"Key": key, "Value": "Yes" if value else "No"}]
+    text = str(value).strip()
+    if data_type == "Date":
+        day = _date_of(text)
+        return [{"Key": key, "Value": day.strftime("%Y/%m/%d")}] if day else []
+    if data_type == "MultiSelectMany" and ";" in text:
+        return [{"Key": key, "Value": part.strip()} for part in text.split(";") if part.strip()]
+    return [{"Key": key, "Value": text[:CM_VALUE_LIMIT]}]
+
+
+def _date_of(text: str) -> dt.date | None:
+    try:
+        return dt.date.fromisoformat(text[:10])
+    except ValueError:
+        return None
+
+
+def _count_result(job: ImportJob, result: ImportResult) -> None:
+    job.new_subscribers += result.total_new_subscribers
+    job.existing_subscribers += result.total_existing_subscribers
+    job.duplicates += len(result.duplicate_emails)
+    for failure in result.failures:
+        reason = f"{failure.message} (Campaign Monitor code {failure.code})"
+        _note_failure(job, failure.email, reason)
+
+
+def _note_failure(job: ImportJob, email: str, reason: str) -> None:
+    job.failed += 1
+    if len(job.failures) < FAILURES_KEPT:
+        job.failures.append({"email": email, "reason": reason})
+
+
+def _fail(job: ImportJob, exc: Exception) -> None:
+    code, words = _classify(exc)
+    job.status = RunStatus.FAILED
+    job.error = words
+    record_message(
+        job=JOB_NAME,
+        message=f"Import {job.pk} of {job.source_name} into {job.list_name} stopped: {words}",
+        details=str(exc),
+        support_code=code,
+        client_name=job.cm_client.name,
+    )
+
+
+def _classify(exc: Exception) -> tuple[str, str]:
+    if isinstance(exc, SourceNotFound):
+        return "CMS-400", str(exc)
+    assert isinstance(exc, ApiError)
+    salesforce = not exc.endpoint.startswith(("subscribers", "lists", "clients"))
+    side = "Salesforce" if salesforce else "Campaign Monitor"
+    if isinstance(exc, RequestLimitExceeded):
+        return "CMS-210", "Salesforce's daily API limit is reached."
+    if isinstance(exc, AuthError):
+        return ("CMS-200" if salesforce else "CMS-100"), f"{side} rejected cmsync's credentials."
+    if exc.status and 400 <= exc.status < 500 and exc.status != 429:
+        return "CMS-400", f"{side} refused a request: {exc.message}"
+    return ("CMS-230" if salesforce else "CMS-110"), f"{side} could not be reached."
+
+
+def _finish(job: ImportJob, status: str, *, error: str = "") -> None:
+    job.status, job.finished_at = status, timezone.now()
+    if error:
+        job.error = error
+    job.save()
+    if status == RunStatus.PARTLY_FAILED:
+        record_message(
+            job=JOB_NAME,
+            level=Level.WARNING,
+            message=f"Import {job.pk} into {job.list_name}: {job.failed} address(es) were refused; "
+            f"{job.imported} imported.",
+            details="\n".join(f"{f['email']}: {f['reason']}" for f in job.failures[:50]),
+            support_code="CMS-410",
+            client_name=job.cm_client.name,
+        )

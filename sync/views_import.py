@@ -1,0 +1,188 @@
+"""The import wizard: Salesforce list view or report → Campaign Monitor list.
+
+Step 1 (``sync-import``) picks the source and the list and lists earlier imports; step 2
+(``sync-import-map``, GET parameters ``source`` and ``list``) maps fields and starts the import;
+the import's page follows its progress. Everyone signed in may look; only Admins start imports
+(the role middleware answers 403 to every other POST).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+from urllib.parse import urlencode
+
+from django.contrib import messages
+from django.core.paginator import Paginator
+from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
+
+from cmsync.roles import can_change
+from sync.clients.errors import ApiError
+from sync.forms_import import FieldMappingForm, ImportStartForm
+from sync.models import Connection, ImportJob, SyncOptions
+from sync.services import imports
+from sync.services.api import campaign_monitor_client, salesforce_client
+from sync.services.import_sources import available_sources, source_fields
+from sync.services.status import get_connection
+
+PAGE_SIZE = 25
+UNREACHABLE = (
+    "Salesforce or Campaign Monitor could not be reached to list what can be imported: {}. "
+    "Try again in a minute."
+)
+
+
+def _ready(connection: Connection | None) -> bool:
+    return bool(connection and connection.cm_connected and connection.sf_connected)
+
+
+def _blocked_reason(connection: Connection | None) -> str:
+    if not _ready(connection):
+        return imports.NOT_CONNECTED
+    if SyncOptions.for_connection(connection).disable_triggers:
+        return imports.OUTBOUND_DISABLED
+    return ""
+
+
+def _choices(connection: Connection) -> tuple[list, list]:
+    """The org's list views and reports, and the lists of the clients selected for sync."""
+    with salesforce_client(connection) as sf:
+        sources = available_sources(sf)
+    cm = campaign_monitor_client(connection)
+    try:
+        destinations = imports.destination_lists(connection, cm)
+    finally:
+        cm.close()
+    return sources, destinations
+
+
+@require_GET
+def import_start(request: HttpRequest) -> HttpResponse:
+    connection = get_connection()
+    context: dict[str, Any] = {
+        "page_title": "Import to Campaign Monitor",
+        "blocked": _blocked_reason(connection),
+        "can_change": can_change(request.user),
+        "page": Paginator(ImportJob.objects.select_related("cm_client"), PAGE_SIZE).get_page(
+            request.GET.get("page")
+        ),
+    }
+    if _ready(connection):
+        try:
+            sources, destinations = _choices(connection)
+        except ApiError as exc:
+            context["unreachable"] = UNREACHABLE.format(exc.message or type(exc).__name__)
+        else:
+            data = request.GET if "source" in request.GET else None
+            form = ImportStartForm(data, sources=sources, destinations=destinations)
+            if form.is_bound and form.is_valid():
+                chosen = form.cleaned_data
+                query = urlencode({"source": chosen["source"], "list": chosen["destination"]})
+                return redirect(f"{reverse('sync-import-map')}?{query}")
+            context["form"] = form
+    return render(request, "sync/import_start.html", context)
+
+
+@require_http_methods(["GET", "POST"])
+def import_map(request: HttpRequest) -> HttpResponse:
+    connection = get_connection()
+    blocked = _blocked_reason(connection)
+    if blocked:
+        messages.error(request, blocked)
+        return redirect("sync-import")
+    try:
+        plan_parts = _plan_parts(connection, request)
+    except ApiError as exc:
+        messages.error(request, UNREACHABLE.format(exc.message or type(exc).__name__))
+        return redirect("sync-import")
+    if plan_parts is None:
+        messages.error(request, "Choose a list view or report and a list from the lists below.")
+        return redirect("sync-import")
+    source, destination, fields, cm_fields = plan_parts
+    form = FieldMappingForm(
+        request.POST if request.method == "POST" else None,
+        source_fields=fields,
+        cm_fields=cm_fields,
+    )
+    if request.method == "POST" and form.is_valid():
+        email, name, custom = form.mapping()
+        plan = imports.ImportPlan(
+            source, destination, email, name, custom, form.cleaned_data["consent_to_track"]
+        )
+        try:
+            job = imports.start_import(connection, request.user, plan)
+        except imports.ImportRefused as exc:
+            messages.error(request, str(exc))
+            return redirect("sync-import")
+        messages.success(request, f"Import {job.pk} started.")
+        return redirect("sync-import-detail", job_id=job.pk)
+    context = {
+        "page_title": "Map fields",
+        "source": source,
+        "destination": destination,
+        "form": form,
+        "trigger_journeys": SyncOptions.for_connection(connection).trigger_journeys,
+        "can_change": can_change(request.user),
+    }
+    return render(request, "sync/import_map.html", context, status=400 if form.errors else 200)
+
+
+def _plan_parts(connection: Connection, request: HttpRequest):
+    """The chosen source and list with their fields, or None if either is not available."""
+    params = request.GET
+    sources, destinations = _choices(connection)
+    source = next((s for s in sources if s.key == params.get("source")), None)
+    destination = next((d for d in destinations if d.key == params.get("list")), None)
+    if source is None or destination is None:
+        return None
+    with salesforce_client(connection) as sf:
+        fields = source_fields(sf, source)
+    cm = campaign_monitor_client(connection)
+    try:
+        cm_fields = cm.get_custom_fields(destination.list_id)
+    finally:
+        cm.close()
+    return source, destination, fields, cm_fields
+
+
+@require_GET
+def import_detail(request: HttpRequest, job_id: int) -> HttpResponse:
+    jobs = ImportJob.objects.select_related("cm_client", "requested_by")
+    job = get_object_or_404(jobs, pk=job_id)
+    context = {
+        "page_title": f"Import {job.pk}",
+        "job": job,
+        "can_change": can_change(request.user),
+        "blocked": _blocked_reason(job.connection),
+    }
+    return render(request, "sync/import_detail.html", context)
+
+
+@require_GET
+def import_progress(request: HttpRequest, job_id: int) -> JsonResponse:
+    job = get_object_or_404(ImportJob, pk=job_id)
+    return JsonResponse(
+        {
+            "status": job.get_status_display(),
+            "percent": job.percent,
+            "rows_read": job.rows_read,
+            "total_rows": job.total_rows if job.total_rows is not None else "?",
+            "imported": job.imported,
+            "failed": job.failed,
+            "done": not job.is_active,
+        }
+    )
+
+
+@require_POST
+def import_run_again(request: HttpRequest, job_id: int) -> HttpResponse:
+    job = get_object_or_404(ImportJob, pk=job_id)
+    try:
+        again = imports.run_again(job, request.user)
+    except imports.ImportRefused as exc:
+        messages.error(request, str(exc))
+        return redirect("sync-import-detail", job_id=job.pk)
+    messages.success(request, f"Import {again.pk} started (the same import as {job.pk}).")
+    return redirect("sync-import-detail", job_id=again.pk)
