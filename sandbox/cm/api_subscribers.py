@@ -56,12 +56,29 @@ def get_subscriber(app: CampaignMonitorApp, request: Request) -> Response:
     return Response.json(member_json(member, tracking=tracking, sms=sms, details=True))
 
 
+def _journey_starting_outcomes(body: Any, *, queued: bool) -> frozenset[str]:
+    """The upsert outcomes that start the list's "On Subscription" journeys.
+
+    An import starts none unless QueueSubscriptionBasedAutoresponders (an add always may); a
+    resubscribed address restarts them only with RestartSubscriptionBasedAutoresponders; an
+    update of an address already on the list ("existing") never does.
+    """
+    if not queued:
+        return frozenset()
+    if truthy(body.get("RestartSubscriptionBasedAutoresponders")):
+        return frozenset({"new", "resubscribed"})
+    return frozenset({"new"})
+
+
 def add_subscriber(app: CampaignMonitorApp, request: Request) -> Response:
     lst = _list(app, request)
     body = app.body(request, "subscriber") or {}
-    data = parse_subscriber(body)
-    resubscribe = truthy(body.get("Resubscribe")) if hasattr(body, "get") else False
-    app.state.upsert_subscriber(lst, data, resubscribe, app.clock.now_minute())
+    data = parse_subscriber(body)  # raises unless ``body`` is an object
+    resubscribe = truthy(body.get("Resubscribe"))
+    minute = app.clock.now_minute()
+    outcome = app.state.upsert_subscriber(lst, data, resubscribe, minute)
+    if outcome in _journey_starting_outcomes(body, queued=True):
+        app.state.start_subscription_journeys(lst, data.email, minute)
     return Response.json(data.email, status=201)
 
 
@@ -115,6 +132,8 @@ def import_subscribers(app: CampaignMonitorApp, request: Request) -> Response:
     if len(rows) > IMPORT_LIMIT:
         raise error(TOO_MANY_IN_IMPORT)
     resubscribe = truthy(body.get("Resubscribe"))
+    queued = truthy(body.get("QueueSubscriptionBasedAutoresponders"))
+    starting = _journey_starting_outcomes(body, queued=queued)
     minute = app.clock.now_minute()
     seen: dict[str, int] = {}
     duplicates: list[str] = []
@@ -133,6 +152,8 @@ def import_subscribers(app: CampaignMonitorApp, request: Request) -> Response:
         except CMError as exc:
             failures.append({"EmailAddress": email, "Code": exc.code, "Message": exc.message})
             continue
+        if outcome in starting:
+            app.state.start_subscription_journeys(lst, email, minute)
         if outcome == "new":
             new += 1
         else:

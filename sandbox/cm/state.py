@@ -33,6 +33,7 @@ from .model import (
     Campaign,
     Client,
     CustomField,
+    Journey,
     MailingList,
     Member,
     Suppression,
@@ -251,7 +252,11 @@ class CMState:
     def upsert_subscriber(
         self, lst: MailingList, data: SubscriberInput, resubscribe: bool, minute: int
     ) -> str:
-        """Add or update an address as CM's add/import do; returns "new" or "existing"."""
+        """Add or update an address as CM's add/import do.
+
+        Returns "new", "resubscribed" (an Unsubscribed / Bounced / Deleted address made Active
+        again) or "existing" (anything else: an update, or an inactive address left alone).
+        """
         client = self.clients[lst.client_id]
         key = data.email.lower()
         suppressed = key in client.suppression
@@ -282,9 +287,26 @@ class CMState:
             member.state = "Active"
             member.state_minute = minute
             self.emit_subscribe(lst, member, minute)
-        elif self.snapshot(member) != before:
+            return "resubscribed"
+        if self.snapshot(member) != before:
             self.emit_update(lst, member, member.email, minute)
         return "existing"
+
+    def start_subscription_journeys(self, lst: MailingList, email: str, minute: int) -> None:
+        """Send the first email of each Active "On Subscription" journey on ``lst`` to ``email``.
+
+        Only the first email goes out now: later ones wait for day offsets the sandbox does not
+        model. An address that is not Active (e.g. Unconfirmed) does not enter journeys.
+        """
+        member = lst.member(email)
+        if member is None or member.state != "Active":
+            return
+        for journey in self.clients[lst.client_id].journeys:
+            if not _starts_on_subscription(journey, lst) or not journey.emails:
+                continue
+            first = journey.emails[0]
+            first.recipients.append(member)
+            first.sent.add(len(first.recipients) - 1, minute)
 
     @staticmethod
     def snapshot(member: Member) -> tuple[Any, ...]:
@@ -437,6 +459,14 @@ class CMState:
         pending, self.outbox = self.outbox, []
         if pending and self.on_flush is not None:
             self.on_flush(pending)
+
+
+def _starts_on_subscription(journey: Journey, lst: MailingList) -> bool:
+    return (
+        journey.list_id == lst.list_id
+        and journey.status == "Active"
+        and journey.trigger_type == "On Subscription"
+    )
 
 
 def custom_fields_json(member: Member) -> list[dict[str, str]]:
