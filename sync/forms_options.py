@@ -22,7 +22,7 @@ OPTION_HINTS: dict[str, str] = {
     "trigger_journeys": (
         "Subscribers that cmsync adds to Campaign Monitor start the list's journeys and "
         "autoresponders, as if they had signed up themselves (cmsync sets Campaign Monitor's "
-        "restart-autoresponders flag on those adds). Off: they are added silently."
+        "queue- and restart-autoresponders flags on its imports). Off: they are added silently."
     ),
     "account_trigger": (
         "A change on an Account re-evaluates the subscriber rules of all its Contacts, so "

@@ -17,6 +17,13 @@ from sync.services.import_sources import ImportSource, available_sources
 pytestmark = pytest.mark.django_db(transaction=True)
 
 
+def set_option(connection, **values) -> None:
+    options = SyncOptions.for_connection(connection)
+    for name, value in values.items():
+        setattr(options, name, value)
+    options.save()
+
+
 def cm_client(cm_sandbox) -> CampaignMonitorClient:
     return CampaignMonitorClient(
         cm_sandbox.api_key, base_url=cm_sandbox.api_base, ca_bundle=cm_sandbox.ca_file
@@ -196,7 +203,7 @@ def test_journeys_start_only_when_the_option_is_on(connection, cm_sandbox):
     assert "quiet.newcomer@example.org" in active_members(cm, destination.list_id)
     assert "quiet.newcomer@example.org" not in journey_recipients()
 
-    SyncOptions.objects.filter(connection=connection).update(trigger_journeys=True)
+    set_option(connection, trigger_journeys=True)
     add_contacts(connection, [{"LastName": "Eager", "Email": "eager.newcomer@example.org"}])
     job = run(connection, source, destination)
     assert job.trigger_journeys
@@ -225,7 +232,7 @@ def test_disable_triggers_refuses_to_start_and_stops_a_queued_import(connection,
     source = source_named(connection, "All Contacts")
     plan = imports.ImportPlan(source, destination, "Email", ("Name",), {}, "Yes")
     queued = imports.start_import(connection, None, plan, enqueue=False)
-    SyncOptions.objects.filter(connection=connection).update(disable_triggers=True)
+    set_option(connection, disable_triggers=True)
     with pytest.raises(imports.ImportRefused, match="Disable triggers"):
         imports.start_import(connection, None, plan, enqueue=False)
     job = imports.execute_import(queued.pk)
