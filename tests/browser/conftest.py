@@ -7,6 +7,10 @@ import shutil
 
 import pytest
 
+from conftest import PASSWORD
+from sync.models import Connection
+from tests.sync.conftest import connect_both
+
 CHROMIUM = os.environ.get("CMSYNC_CHROMIUM", "/usr/bin/chromium")
 CHROMIUM_ARGS = [
     "--no-sandbox",
@@ -42,3 +46,26 @@ def page(browser):
     page.set_default_timeout(15_000)
     yield page
     context.close()
+
+
+@pytest.fixture
+def admin_user(transactional_db, django_user_model):
+    """The Admin persona, recreating its group: an earlier transactional test flushed the
+    groups the data migration made."""
+    from django.contrib.auth.models import Group
+
+    user = django_user_model.objects.create_user(username="alice-admin", password=PASSWORD)
+    user.groups.add(Group.objects.get_or_create(name="Admin")[0])
+    return user
+
+
+@pytest.fixture
+def connection(transactional_db, settings, cm_sandbox, sf_sandbox) -> Connection:
+    """Both sandboxes connected; the settings reach the live server's thread too."""
+    settings.CMSYNC_CA_BUNDLE = cm_sandbox.ca_file
+    settings.SF_CLIENT_ID = sf_sandbox.client_id
+    settings.SF_CLIENT_SECRET = sf_sandbox.client_secret
+    settings.SF_LOGIN_URL = sf_sandbox.url
+    settings.CM_API_BASE_URL = cm_sandbox.api_base
+    settings.CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+    return connect_both(cm_sandbox, sf_sandbox)

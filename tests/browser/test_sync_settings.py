@@ -8,33 +8,9 @@ import pytest
 from django_celery_beat.models import PeriodicTask
 
 from conftest import PASSWORD
-from sync.models import Connection, RunKind, SyncRun
-from tests.sync.conftest import connect_both
+from sync.models import RunKind, SyncRun
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
-
-
-@pytest.fixture
-def admin_user(transactional_db, django_user_model):
-    """The Admin persona, recreating its group: an earlier transactional test flushed the
-    groups the data migration made."""
-    from django.contrib.auth.models import Group
-
-    user = django_user_model.objects.create_user(username="alice-admin", password=PASSWORD)
-    user.groups.add(Group.objects.get_or_create(name="Admin")[0])
-    return user
-
-
-@pytest.fixture
-def connection(transactional_db, settings, cm_sandbox, sf_sandbox) -> Connection:
-    """Both sandboxes connected; the settings reach the live server's thread too."""
-    settings.CMSYNC_CA_BUNDLE = cm_sandbox.ca_file
-    settings.SF_CLIENT_ID = sf_sandbox.client_id
-    settings.SF_CLIENT_SECRET = sf_sandbox.client_secret
-    settings.SF_LOGIN_URL = sf_sandbox.url
-    settings.CM_API_BASE_URL = cm_sandbox.api_base
-    settings.CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
-    return connect_both(cm_sandbox, sf_sandbox)
 
 
 def sign_in(page, base_url: str, user) -> None:
