@@ -55,6 +55,8 @@ class Connection(models.Model):
     cm_is_agency = models.BooleanField(default=False)
 
     sf_instance_url = models.URLField(blank=True)
+    # The org's id (from the OAuth identity URL): Change Sync User must sign in to this org.
+    sf_org_id = models.CharField(max_length=18, blank=True)
     sf_login_url = models.URLField(blank=True)
     sf_access_token = EncryptedTextField()
     sf_refresh_token = EncryptedTextField()

@@ -441,10 +441,6 @@ class SalesforceClient:
         path = f"sobjects/{quote(sobject)}/listviews/{quote(view_id)}/describe"
         return self._restful("listviews.describe", path, "GET") or {}
 
-    def reports(self) -> list[dict[str, Any]]:
-        """Recently viewed reports (Analytics API): ``id``, ``name``, ``describeUrl``."""
-        return list(self._restful("analytics.reports.list", "analytics/reports", "GET") or [])
-
     def describe_report(self, report_id: str) -> dict[str, Any]:
         path = f"analytics/reports/{quote(report_id)}/describe"
         return self._restful("analytics.reports.describe", path, "GET") or {}

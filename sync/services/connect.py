@@ -201,6 +201,8 @@ def connect_salesforce(
     password: str = "",
 ) -> Connection:
     """Store the org's tokens, make the connecting user the sync user, prepare the schema."""
+    if tokens.org_id:
+        connection.sf_org_id = tokens.org_id
     connection.sf_instance_url = tokens.instance_url
     connection.sf_login_url = login_url
     connection.sf_access_token = tokens.access_token
@@ -248,7 +250,16 @@ def _identify_user(sf: SalesforceClient, tokens: SalesforceTokens, username: str
 
 
 def change_sync_user(connection: Connection, tokens: SalesforceTokens) -> Connection:
-    """The signed-in person authorised Salesforce as themselves: they become the sync user."""
+    """The signed-in person authorised Salesforce as themselves: they become the sync user.
+
+    They must have signed in to the org cmsync is connected to: a user of another org would
+    point every later write at that org, next to records synced into this one.
+    """
+    if connection.sf_org_id and tokens.org_id and tokens.org_id != connection.sf_org_id:
+        raise ConnectError(
+            "You signed in to a different Salesforce org than the one cmsync syncs with. Sign in "
+            "to the connected org to become its Sync User; to switch orgs, disconnect first."
+        )
     return connect_salesforce(
         connection, tokens, login_url=connection.sf_login_url or settings.SF_LOGIN_URL
     )

@@ -247,6 +247,18 @@ def test_change_sync_user_signs_the_person_in_as_themselves(admin_client, connec
     assert connection.sf_sync_user_name == "Sandbox Admin"
 
 
+def test_change_sync_user_refuses_a_person_of_another_org(admin_client, connection, sf_sandbox):
+    org_id = connection.sf_org_id
+    assert org_id.startswith("00D")  # remembered from the identity URL when connecting
+    Connection.objects.filter(pk=connection.pk).update(sf_org_id="00D000000000OTHER")
+    start = admin_client.post(reverse("sync-settings-change-sync-user"))
+    response = admin_client.get(authorize_at_sandbox(start, sf_sandbox.ca_file), follow=True)
+    assert "You signed in to a different Salesforce org" in text(response)
+    connection.refresh_from_db()
+    assert connection.sf_username  # still the scripted login: nothing was switched
+    assert connection.sf_org_id == "00D000000000OTHER"
+
+
 # Reconnect ---------------------------------------------------------------------------------------
 def test_reconnect_with_a_bad_key_shows_the_error(admin_client, connection):
     everyone = list(connection.clients.values_list("cm_client_id", flat=True))
