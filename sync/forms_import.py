@@ -106,8 +106,10 @@ class FieldMappingForm(forms.Form):
         return [self[name] for name in self.fields if name.startswith("cf_")]
 
     def mapping(self) -> tuple[str, tuple[str, ...], dict[str, str]]:
-        """``(email path, name paths, {CM key: path})`` from the cleaned data."""
-        data = self.cleaned_data
+        """``(email path, name paths, {CM key: path})`` from the cleaned data (or, for a form
+        not submitted, from its defaults)."""
+        data = self.cleaned_data if self.is_bound else {**self.initial}
+        data.setdefault("email", "")
         name = tuple(p for p in (data.get("name") or "").split(NAME_JOIN) if p)
         custom = {
             cm_field["Key"]: data[f"cf_{index}"]
@@ -115,6 +117,15 @@ class FieldMappingForm(forms.Form):
             if data.get(f"cf_{index}")
         }
         return data["email"], name, custom
+
+    def mapping_for_preview(self) -> dict[str, object] | None:
+        """The mapping to preview, or None while no valid e-mail field is chosen."""
+        if self.is_bound and not self.is_valid():
+            return None
+        email, name, custom = self.mapping()
+        if not email:
+            return None
+        return {"email": email, "name": list(name), "custom_fields": custom}
 
 
 def _emailish(field: SourceField) -> bool:

@@ -106,7 +106,8 @@ def import_map(request: HttpRequest) -> HttpResponse:
         source_fields=fields,
         cm_fields=cm_fields,
     )
-    if request.method == "POST" and form.is_valid():
+    previewing = request.POST.get("action") == "preview"
+    if request.method == "POST" and not previewing and form.is_valid():
         email, name, custom = form.mapping()
         plan = imports.ImportPlan(
             source, destination, email, name, custom, form.cleaned_data["consent_to_track"]
@@ -125,8 +126,20 @@ def import_map(request: HttpRequest) -> HttpResponse:
         "form": form,
         "trigger_journeys": SyncOptions.for_connection(connection).trigger_journeys,
         "can_change": can_change(request.user),
+        **_preview(connection, source, form, cm_fields),
     }
     return render(request, "sync/import_map.html", context, status=400 if form.errors else 200)
+
+
+def _preview(connection: Connection, source, form: FieldMappingForm, cm_fields) -> dict[str, Any]:
+    mapping = form.mapping_for_preview()
+    if mapping is None:
+        return {"preview": None}
+    try:
+        with salesforce_client(connection) as sf:
+            return {"preview": imports.preview(sf, source, mapping, cm_fields)}
+    except ApiError as exc:
+        return {"preview": None, "preview_error": UNREACHABLE.format(exc.message)}
 
 
 def _plan_parts(connection: Connection, request: HttpRequest):

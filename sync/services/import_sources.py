@@ -12,6 +12,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from itertools import islice
 from typing import Any
 
 from sync.clients.errors import ApiError
@@ -168,7 +169,18 @@ def read_rows(sf: SalesforceClient, source: ImportSource, paths: list[str]) -> S
     return _report_rows(sf, source)
 
 
-def _list_view_rows(sf: SalesforceClient, source: ImportSource, paths: list[str]) -> SourceRows:
+def first_rows(
+    sf: SalesforceClient, source: ImportSource, paths: list[str], limit: int
+) -> list[dict[str, Any]]:
+    """The source's first ``limit`` rows (the mapping page's preview), without a count."""
+    if source.kind == "listview":
+        return list(_list_view_rows(sf, source, paths, limit=limit).rows)
+    return list(islice(_report_rows(sf, source).rows, limit))
+
+
+def _list_view_rows(
+    sf: SalesforceClient, source: ImportSource, paths: list[str], limit: int | None = None
+) -> SourceRows:
     described = sf.describe_list_view(source.sobject, source.source_id)
     query = str(described.get("query") or "")
     match = _FROM.search(query)
@@ -177,7 +189,11 @@ def _list_view_rows(sf: SalesforceClient, source: ImportSource, paths: list[str]
     rest = query[match.start() :]
     selected = ", ".join(dict.fromkeys(["Id", *paths]))
     soql = f"SELECT {selected}{rest}"
-    total = _count(sf, "SELECT COUNT()" + _ORDER_BY.split(rest, maxsplit=1)[0])
+    if limit is not None:
+        soql += f" LIMIT {int(limit)}"
+        total = None
+    else:
+        total = _count(sf, "SELECT COUNT()" + _ORDER_BY.split(rest, maxsplit=1)[0])
     rows = ({path: value_at(row, path) for path in paths} for row in sf.query_iter(soql))
     return SourceRows(rows, total)
 

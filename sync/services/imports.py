@@ -37,6 +37,7 @@ from sync.services.api import campaign_monitor_client, salesforce_client
 from sync.services.import_sources import (
     ImportSource,
     SourceNotFound,
+    first_rows,
     opted_out_addresses,
     read_rows,
 )
@@ -46,6 +47,7 @@ logger = logging.getLogger(__name__)
 JOB_NAME = "import"
 CM_VALUE_LIMIT = 250
 FAILURES_KEPT = 200
+PREVIEW_ROWS = 5
 OUTBOUND_DISABLED = (
     "Disable triggers is on (General Options): cmsync sends no changes to Campaign Monitor, "
     "imports included. Turn it off to import."
@@ -256,12 +258,12 @@ def _subscribers_of(
         if email.lower() in opted_out:
             job.skipped_opted_out += 1
             continue
-        try:
-            validate_email(email)
-        except ValidationError:
+        if not _valid_email(email):
             _note_failure(job, email, "Not a valid e-mail address (checked before sending)")
             continue
-        subscribers.append(subscriber_for(row, email, job.mapping, field_types, job))
+        subscribers.append(
+            subscriber_for(row, email, job.mapping, field_types, job.consent_to_track)
+        )
     return subscribers
 
 
@@ -270,11 +272,11 @@ def subscriber_for(
     email: str,
     mapping: dict[str, Any],
     field_types: dict[str, str],
-    job: ImportJob,
+    consent_to_track: str,
 ) -> dict[str, Any]:
     """The CM import item for one row. Empty Salesforce values are left out, so they never
     clear what CM already holds."""
-    item: dict[str, Any] = {"EmailAddress": email, "ConsentToTrack": job.consent_to_track}
+    item: dict[str, Any] = {"EmailAddress": email, "ConsentToTrack": consent_to_track}
     name = " ".join(str(row.get(p) or "").strip() for p in mapping.get("name", [])).strip()
     if name:
         item["Name"] = name[:CM_VALUE_LIMIT]
@@ -284,6 +286,47 @@ def subscriber_for(
     if custom:
         item["CustomFields"] = custom
     return item
+
+
+@dataclass(frozen=True)
+class PreviewRow:
+    """One source row as the import would send it, or why it would be skipped."""
+
+    email: str
+    name: str
+    fields: list[tuple[str, str]]  # (CM field name, value)
+    note: str = ""
+
+
+def preview(
+    sf,
+    source: ImportSource,
+    mapping: dict[str, Any],
+    cm_fields: list[dict[str, Any]],
+    limit: int = PREVIEW_ROWS,
+) -> list[PreviewRow]:
+    """The first rows of the source as they would land (opt-outs are checked at import)."""
+    field_types = {f["Key"]: f.get("DataType", "Text") for f in cm_fields}
+    names = {f["Key"]: f.get("FieldName") or f["Key"] for f in cm_fields}
+    rows = []
+    for row in first_rows(sf, source, mapped_paths(mapping), limit):
+        email = str(row.get(mapping["email"]) or "").strip()
+        if not email:
+            rows.append(PreviewRow("", "", [], "skipped: no e-mail address"))
+            continue
+        item = subscriber_for(row, email, mapping, field_types, "Unchanged")
+        values = [(names.get(f["Key"], f["Key"]), f["Value"]) for f in item.get("CustomFields", [])]
+        note = "" if _valid_email(email) else "refused: not a valid e-mail address"
+        rows.append(PreviewRow(email, item.get("Name", ""), values, note))
+    return rows
+
+
+def _valid_email(email: str) -> bool:
+    try:
+        validate_email(email)
+    except ValidationError:
+        return False
+    return True
 
 
 def cm_field_values(key: str, value: Any, data_type: str) -> list[dict[str, str]]:

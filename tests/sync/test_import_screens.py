@@ -196,3 +196,37 @@ def test_unreachable_salesforce_is_reported_in_words(connection, admin_client, s
     sf_sandbox.set_faults("")
     assert response.status_code == 200
     assert "could not be reached to list what can be imported" in text_of(response)
+
+
+def test_mapping_page_previews_the_first_rows_as_cm_would_get_them(
+    connection, admin_client, sf_sandbox
+):
+    source_key, list_key, _ = keys_for(connection, "All Open Leads")
+    text = text_of(admin_client.get(map_url(source_key, list_key)))
+    preview = text.split('data-testid="import-preview"')[1]
+    leads = sorted(
+        (r for r in sf_sandbox.app.records("Lead") if not r.get("IsConverted")),
+        key=lambda r: (r["Name"].lower(), r["Id"]),
+    )
+    for lead in leads[:5]:
+        assert lead["Email"] in preview and lead["Name"] in preview
+    assert leads[5]["Email"] not in preview
+
+
+def test_preview_button_shows_the_new_mapping_without_starting(
+    connection, admin_client, sf_sandbox
+):
+    source_key, list_key, _ = keys_for(connection, "Newsletter Contacts")
+    response = admin_client.post(
+        map_url(source_key, list_key),
+        {"email": "EMAIL", "name": "LAST_NAME", "consent_to_track": "Yes", "action": "preview"},
+    )
+    assert response.status_code == 200
+    assert not ImportJob.objects.exists()
+    text = text_of(response)
+    assert selected(text, "name") == "LAST_NAME"
+    preview = text.split('data-testid="import-preview"')[1]
+    last_names = {c["Email"]: c["LastName"] for c in sf_sandbox.app.records("Contact")}
+    rows = re.findall(r"<tr>\s*<td>([^<]*)</td><td>([^<]*)</td>", preview)
+    assert len(rows) == 5
+    assert all(name == last_names[email] for email, name in rows)
