@@ -31,7 +31,7 @@ from maintenance.models import Level
 from maintenance.services import record_message
 from sync.clients.campaign_monitor_types import IMPORT_BATCH_LIMIT, ImportResult
 from sync.clients.counting import CallCounter
-from sync.clients.errors import ApiError, AuthError, NotFound, RequestLimitExceeded
+from sync.clients.errors import ApiError, NotFound
 from sync.models import CMClient, Connection, ImportJob, RunStatus, SyncOptions
 from sync.services.api import campaign_monitor_client, salesforce_client
 from sync.services.import_sources import (
@@ -41,6 +41,7 @@ from sync.services.import_sources import (
     opted_out_addresses,
     read_rows,
 )
+from sync.services.runs import classify_api_error
 
 logger = logging.getLogger(__name__)
 
@@ -48,6 +49,8 @@ JOB_NAME = "import"
 CM_VALUE_LIMIT = 250
 FAILURES_KEPT = 200
 PREVIEW_ROWS = 5
+# Endpoint names of the Campaign Monitor calls an import makes (the rest are Salesforce's).
+CM_ENDPOINTS = ("subscribers", "lists", "clients")
 OUTBOUND_DISABLED = (
     "Disable triggers is on (General Options): cmsync sends no changes to Campaign Monitor, "
     "imports included. Turn it off to import."
@@ -387,15 +390,8 @@ def _classify(exc: Exception) -> tuple[str, str]:
     if isinstance(exc, SourceNotFound):
         return "CMS-400", str(exc)
     assert isinstance(exc, ApiError)
-    salesforce = not exc.endpoint.startswith(("subscribers", "lists", "clients"))
-    side = "Salesforce" if salesforce else "Campaign Monitor"
-    if isinstance(exc, RequestLimitExceeded):
-        return "CMS-210", "Salesforce's daily API limit is reached."
-    if isinstance(exc, AuthError):
-        return ("CMS-200" if salesforce else "CMS-100"), f"{side} rejected cmsync's credentials."
-    if exc.status and 400 <= exc.status < 500 and exc.status != 429:
-        return "CMS-400", f"{side} refused a request: {exc.message}"
-    return ("CMS-230" if salesforce else "CMS-110"), f"{side} could not be reached."
+    salesforce = not exc.endpoint.startswith(CM_ENDPOINTS)
+    return classify_api_error(exc, salesforce, refused_code="CMS-400")
 
 
 def _finish(job: ImportJob, status: str, *, error: str = "") -> None:

@@ -286,14 +286,27 @@ def _job_failed(job: ClientJob, exc: ApiError, *, salesforce: bool) -> None:
 
 
 def _classify(exc: ApiError, salesforce: bool) -> tuple[str, str]:
+    code, words = classify_api_error(exc, salesforce)
+    if code in ("CMS-230", "CMS-110"):
+        words += " The next run retries."
+    elif code == "CMS-210":
+        words += " The run stopped to spare calls."
+    return code, words
+
+
+def classify_api_error(
+    exc: ApiError, salesforce: bool, *, refused_code: str = "CMS-900"
+) -> tuple[str, str]:
+    """The support code of an API failure and what happened in words (no advice: callers add
+    what their job does next). ``refused_code`` is for a request the service refused."""
     side = "Salesforce" if salesforce else "Campaign Monitor"
     if isinstance(exc, RequestLimitExceeded):
-        return "CMS-210", "Salesforce's daily API limit is reached; the run stopped to spare calls."
+        return "CMS-210", "Salesforce's daily API limit is reached."
     if isinstance(exc, AuthError):
         return ("CMS-200" if salesforce else "CMS-100"), f"{side} rejected cmsync's credentials."
     if exc.status and 400 <= exc.status < 500 and exc.status != 429:
-        return "CMS-900", f"{side} refused a request: {exc.message}"
-    return ("CMS-230" if salesforce else "CMS-110"), f"{side} is unavailable; will retry next run."
+        return refused_code, f"{side} refused a request: {exc.message}"
+    return ("CMS-230" if salesforce else "CMS-110"), f"{side} is unavailable."
 
 
 def _fail_run(run: SyncRun, exc: ApiError, *, salesforce: bool) -> None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from sync.clients.salesforce import password_grant
-from sync.models import Connection
+from sync.models import Connection, SyncOptions
 from sync.services.connect import connect_campaign_monitor, connect_salesforce
 
 
@@ -38,3 +38,12 @@ def connect_both(cm, sf, select="all") -> Connection:
 @pytest.fixture
 def connection(db, sandbox_settings, cm_sandbox, sf_sandbox) -> Connection:
     return connect_both(cm_sandbox, sf_sandbox)
+
+
+def set_options(connection: Connection, **values) -> SyncOptions:
+    """Set Storage / General Options fields of the connection directly (no audit)."""
+    options = SyncOptions.for_connection(connection)
+    for name, value in values.items():
+        setattr(options, name, value)
+    options.save()
+    return options

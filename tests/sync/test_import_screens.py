@@ -8,19 +8,13 @@ from urllib.parse import urlencode
 
 import pytest
 
-from sync.models import ImportJob, RunStatus, SyncOptions
+from sync.models import ImportJob, RunStatus
 from sync.services import imports
 from sync.services.api import campaign_monitor_client, salesforce_client
 from sync.services.import_sources import available_sources
+from tests.sync.conftest import set_options
 
 pytestmark = pytest.mark.django_db(transaction=True)
-
-
-def set_option(connection, **values) -> None:
-    options = SyncOptions.for_connection(connection)
-    for name, value in values.items():
-        setattr(options, name, value)
-    options.save()
 
 
 START_URL = "/sync/import/"
@@ -159,7 +153,7 @@ def test_run_again_starts_the_same_import(connection, admin_client, run_imports_
 
 
 def test_disable_triggers_blocks_the_wizard(connection, admin_client):
-    set_option(connection, disable_triggers=True)
+    set_options(connection, disable_triggers=True)
     text = text_of(admin_client.get(START_URL))
     assert "Disable triggers is on" in text
     assert re.search(r'data-testid="import-start-form".*?<fieldset[^>]*disabled', text, re.S)

@@ -9,19 +9,13 @@ import pytest
 
 from maintenance.models import MaintenanceMessage
 from sync.clients.campaign_monitor import CampaignMonitorClient
-from sync.models import ImportJob, RunStatus, SyncOptions
+from sync.models import ImportJob, RunStatus
 from sync.services import imports
 from sync.services.api import salesforce_client
 from sync.services.import_sources import ImportSource, available_sources
+from tests.sync.conftest import set_options
 
 pytestmark = pytest.mark.django_db(transaction=True)
-
-
-def set_option(connection, **values) -> None:
-    options = SyncOptions.for_connection(connection)
-    for name, value in values.items():
-        setattr(options, name, value)
-    options.save()
 
 
 def cm_client(cm_sandbox) -> CampaignMonitorClient:
@@ -203,7 +197,7 @@ def test_journeys_start_only_when_the_option_is_on(connection, cm_sandbox):
     assert "quiet.newcomer@example.org" in active_members(cm, destination.list_id)
     assert "quiet.newcomer@example.org" not in journey_recipients()
 
-    set_option(connection, trigger_journeys=True)
+    set_options(connection, trigger_journeys=True)
     add_contacts(connection, [{"LastName": "Eager", "Email": "eager.newcomer@example.org"}])
     job = run(connection, source, destination)
     assert job.trigger_journeys
@@ -232,7 +226,7 @@ def test_disable_triggers_refuses_to_start_and_stops_a_queued_import(connection,
     source = source_named(connection, "All Contacts")
     plan = imports.ImportPlan(source, destination, "Email", ("Name",), {}, "Yes")
     queued = imports.start_import(connection, None, plan, enqueue=False)
-    set_option(connection, disable_triggers=True)
+    set_options(connection, disable_triggers=True)
     with pytest.raises(imports.ImportRefused, match="Disable triggers"):
         imports.start_import(connection, None, plan, enqueue=False)
     job = imports.execute_import(queued.pk)
@@ -258,7 +252,7 @@ def test_cm_outage_fails_the_import_and_run_again_finishes_it(connection, cm_san
     job = run(connection, source_named(connection, "All Contacts"), destination)
     cm_sandbox.set_faults("")
     assert job.status == RunStatus.FAILED
-    assert job.error == "Campaign Monitor could not be reached."
+    assert job.error == "Campaign Monitor is unavailable."
     assert MaintenanceMessage.objects.filter(support_code="CMS-110").exists()
     again = imports.execute_import(imports.run_again(job, None, enqueue=False).pk)
     assert again.status == RunStatus.SUCCEEDED

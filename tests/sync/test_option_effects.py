@@ -9,9 +9,10 @@ from django.utils import timezone
 
 from sync.clients.campaign_monitor import CampaignMonitorClient, make_subscriber
 from sync.clients.salesforce_schema import SUBSCRIBER_OBJECT, SUPPRESSION_OBJECT, TRACKING_OBJECT
-from sync.models import ConsentChange, ConsentSource, RunStatus, SyncOptions
+from sync.models import ConsentChange, ConsentSource, RunStatus
 from sync.services.optout import run_optout_batch
 from sync.services.runs import run_inline
+from tests.sync.conftest import set_options
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -20,14 +21,6 @@ def cm_client(cm_sandbox) -> CampaignMonitorClient:
     return CampaignMonitorClient(
         cm_sandbox.api_key, base_url=cm_sandbox.api_base, ca_bundle=cm_sandbox.ca_file
     )
-
-
-def set_options(connection, **values) -> SyncOptions:
-    options = SyncOptions.for_connection(connection)
-    for name, value in values.items():
-        setattr(options, name, value)
-    options.save()
-    return options
 
 
 def lists_by_name(cm, connection, client_name):
