@@ -4,20 +4,10 @@ from __future__ import annotations
 
 import pytest
 
-from sync.clients.campaign_monitor import CampaignMonitorClient, make_subscriber
+from sync.clients.campaign_monitor import make_subscriber
 from sync.clients.errors import NotFound, PermanentError
 
 LISTS_FOR_EMAIL_KEYS = {"ListID", "ListName", "SubscriberState", "DateSubscriberAdded"}
-
-
-@pytest.fixture
-def cm(cm_sandbox) -> CampaignMonitorClient:
-    return CampaignMonitorClient(
-        api_key=cm_sandbox.api_key,
-        base_url=cm_sandbox.api_base,
-        ca_bundle=cm_sandbox.ca_file,
-        sleep=lambda seconds: None,
-    )
 
 
 @pytest.fixture

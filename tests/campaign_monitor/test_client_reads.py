@@ -7,20 +7,10 @@ from itertools import islice
 
 import pytest
 
-from sync.clients.campaign_monitor import CampaignMonitorClient, make_subscriber
+from sync.clients.campaign_monitor import make_subscriber
 from sync.clients.errors import NotFound
 
 PAGE_ENVELOPE_KEYS = {"Results", "PageNumber", "NumberOfPages", "TotalNumberOfRecords"}
-
-
-@pytest.fixture
-def cm(cm_sandbox) -> CampaignMonitorClient:
-    return CampaignMonitorClient(
-        api_key=cm_sandbox.api_key,
-        base_url=cm_sandbox.api_base,
-        ca_bundle=cm_sandbox.ca_file,
-        sleep=lambda seconds: None,
-    )
 
 
 @pytest.fixture

@@ -4,20 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from sync.clients.campaign_monitor import IMPORT_BATCH_LIMIT, CampaignMonitorClient, make_subscriber
+from sync.clients.campaign_monitor import IMPORT_BATCH_LIMIT, make_subscriber
 from sync.clients.errors import NotFound, PermanentError
-
-
-@pytest.fixture
-def cm(cm_sandbox):
-    client = CampaignMonitorClient(
-        api_key=cm_sandbox.api_key,
-        base_url=cm_sandbox.api_base,
-        ca_bundle=cm_sandbox.ca_file,
-        sleep=lambda seconds: None,
-    )
-    yield client
-    client.close()
 
 
 @pytest.fixture

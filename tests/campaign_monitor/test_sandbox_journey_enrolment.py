@@ -4,23 +4,11 @@ journey report API with the project's client."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable
 
 import pytest
 
-from sync.clients.campaign_monitor import CampaignMonitorClient, make_subscriber
-
-
-@pytest.fixture
-def cm(cm_sandbox) -> Iterator[CampaignMonitorClient]:
-    client = CampaignMonitorClient(
-        api_key=cm_sandbox.api_key,
-        base_url=cm_sandbox.api_base,
-        ca_bundle=cm_sandbox.ca_file,
-        sleep=lambda seconds: None,
-    )
-    yield client
-    client.close()
+from sync.clients.campaign_monitor import make_subscriber
 
 
 @pytest.fixture
