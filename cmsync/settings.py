@@ -263,6 +263,9 @@ CMSYNC_BACKOFF_CAP_MS = env_int("CMSYNC_BACKOFF_CAP_MS", 30_000, minimum=0)
 CMSYNC_BULK_THRESHOLD = env_int("CMSYNC_BULK_THRESHOLD", 2000, minimum=1)
 # First wait before polling a Bulk API 2.0 job, in ms (each poll is an API call; it backs off).
 CMSYNC_BULK_POLL_MS = env_int("CMSYNC_BULK_POLL_MS", 2000, minimum=50)
+# Hours between re-reads of every list's active subscribers (CM's date filters do not show edits
+# of names or custom fields; unchanged rows cost no Salesforce call). 0 turns re-reads off.
+CMSYNC_RESYNC_ACTIVE_HOURS = env_int("CMSYNC_RESYNC_ACTIVE_HOURS", 24, minimum=0, maximum=24 * 30)
 
 from cmsync.beat import STATIC_SCHEDULE  # noqa: E402
 

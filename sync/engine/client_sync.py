@@ -14,6 +14,7 @@ import datetime as dt
 from collections.abc import Callable, Iterable, Iterator
 from typing import Any
 
+from django.conf import settings
 from django.utils import timezone
 
 from sync.clients.campaign_monitor import CampaignMonitorClient
@@ -113,9 +114,10 @@ class ClientSync:
 
     # Memberships -----------------------------------------------------------------------------
     def _sync_memberships(self, list_id: str) -> None:
+        reread_active = self._reread_due(list_id)
         for state in records.SUBSCRIBER_STATE_REPORTS:
             stream = f"subscribers:{list_id}:{state}"
-            since = self._since(stream)
+            since = None if state == "active" and reread_active else self._since(stream)
             rows = self.cm.iter_subscribers(
                 list_id,
                 state,
@@ -136,6 +138,31 @@ class ClientSync:
                 ),
                 lambda item: item.get("Date"),
             )
+        if reread_active:
+            stream, started = f"reread:{list_id}:active", self.now()
+            self.writer.checkpoint(
+                stream, lambda: self._save_cursor(stream, started), SUBSCRIBER_OBJECT
+            )
+
+    def _reread_due(self, list_id: str) -> bool:
+        """Whether this run reads all active subscribers of the list, not only new ones.
+
+        CM's date filter is the subscribe date, so an edited name or custom field of someone
+        subscribed long ago never shows up in an incremental read. Every
+        ``CMSYNC_RESYNC_ACTIVE_HOURS`` the active report is read from the start; the writer's
+        fingerprints drop the unchanged rows, so only edits reach Salesforce. A list read for the
+        first time is read whole anyway, and that counts as its re-read.
+        """
+        hours = settings.CMSYNC_RESYNC_ACTIVE_HOURS
+        if not hours:
+            return False
+        last = self._cursor(f"reread:{list_id}:active")
+        if last is None:
+            if self._cursor(f"subscribers:{list_id}:active") is None:
+                self._save_cursor(f"reread:{list_id}:active", self.now())
+                return False
+            return True
+        return self.now() - last >= dt.timedelta(hours=hours)
 
     def _noting_unsubscribes(self, rows: Iterable[dict[str, Any]]) -> Iterator[dict[str, Any]]:
         for item in rows:
