@@ -418,6 +418,8 @@ class ImportJob(models.Model):
     sf_calls = models.PositiveIntegerField(default=0)
     warning = models.TextField(blank=True)
     error = models.TextField(blank=True)
+    # Saved after every batch: a running import whose worker died stops moving it.
+    updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:
         ordering = ["-created_at", "-pk"]

@@ -41,7 +41,10 @@ def scheduled_primary_sync(connection_id: int) -> str:
 
 @shared_task(name="sync.tasks.sweep_stale_runs")
 def sweep_stale_runs() -> int:
-    return runs.sweep_stale_runs()
+    """Declare lost the runs and imports whose worker died (beat, every few minutes)."""
+    from sync.services.imports import sweep_stale_imports
+
+    return runs.sweep_stale_runs() + sweep_stale_imports()
 
 
 @shared_task(name="sync.tasks.optout_batch", acks_late=True)

@@ -56,6 +56,11 @@ OUTBOUND_DISABLED = (
     "imports included. Turn it off to import."
 )
 NOT_CONNECTED = "Connect Campaign Monitor and Salesforce first."
+INTERRUPTED = (
+    "the worker running it stopped (restart, crash or time limit). Addresses sent before stay "
+    "in Campaign Monitor; Run again finishes the import without adding anyone twice."
+)
+STALE_AFTER = dt.timedelta(minutes=15)
 
 
 class ImportRefused(Exception):
@@ -189,6 +194,26 @@ def execute_import(job_id: int) -> ImportJob:
     return job
 
 
+def sweep_stale_imports(now: dt.datetime | None = None) -> int:
+    """Fail running imports whose worker stopped saving progress; returns how many.
+
+    Every batch saves the job, so one untouched for ``STALE_AFTER`` lost its worker (restart,
+    crash, time limit). It is marked failed so the page stops waiting and Run again is offered.
+    """
+    cutoff = (now or timezone.now()) - STALE_AFTER
+    stale = list(ImportJob.objects.filter(status=RunStatus.RUNNING, updated_at__lt=cutoff))
+    for job in stale:
+        job.status, job.finished_at, job.error = RunStatus.FAILED, timezone.now(), INTERRUPTED
+        job.save(update_fields=["status", "finished_at", "error", "updated_at"])
+        record_message(
+            job=JOB_NAME,
+            message=f"Import {job.pk} into {job.list_name} stopped: {INTERRUPTED}",
+            support_code="CMS-400",
+            client_name=job.cm_client.name,
+        )
+    return len(stale)
+
+
 def _reset_counters(job: ImportJob) -> None:
     for name in (
         "rows_read",
@@ -223,7 +248,7 @@ def _import_rows(job: ImportJob, sf, cm, cm_calls: CallCounter, sf_calls: CallCo
     source = ImportSource(job.source_kind, job.source_id, job.source_name, job.source_object)
     source_rows = read_rows(sf, source, mapped_paths(job.mapping))
     job.total_rows, job.warning = source_rows.total, source_rows.warning
-    job.save(update_fields=["total_rows", "warning"])
+    job.save(update_fields=["total_rows", "warning", "updated_at"])
     for batch in _batches(source_rows.rows, IMPORT_BATCH_LIMIT):
         subscribers = _subscribers_of(job, batch, field_types, opted_out)
         if subscribers:

@@ -5,7 +5,10 @@ Everything runs over HTTPS against both sandboxes; what landed is read back from
 
 from __future__ import annotations
 
+import datetime as dt
+
 import pytest
+from django.utils import timezone
 
 from maintenance.models import MaintenanceMessage
 from sync.clients.campaign_monitor import CampaignMonitorClient
@@ -272,3 +275,27 @@ def test_an_import_is_recorded_with_who_and_what(connection, cm_sandbox, django_
     assert stored.source_object == "Lead"
     assert stored.mapping == {"email": "Email", "name": ["Name"], "custom_fields": {}}
     assert stored.status == RunStatus.QUEUED
+
+
+def test_an_import_whose_worker_died_is_failed_by_the_sweeper(connection, cm_sandbox):
+    cm = cm_client(cm_sandbox)
+    destination, _ = new_list(connection, cm)
+    plan = imports.ImportPlan(
+        source_named(connection, "All Contacts"), destination, "Email", ("Name",), {}, "Yes"
+    )
+    job = imports.start_import(connection, None, plan, enqueue=False)
+    fresh = imports.start_import(connection, None, plan, enqueue=False)
+    ImportJob.objects.filter(pk__in=[job.pk, fresh.pk]).update(status=RunStatus.RUNNING)
+    later = timezone.now() + dt.timedelta(minutes=16)
+    ImportJob.objects.filter(pk=fresh.pk).update(updated_at=later)
+
+    assert imports.sweep_stale_imports(now=later) == 1
+
+    job.refresh_from_db()
+    fresh.refresh_from_db()
+    assert job.status == RunStatus.FAILED
+    assert "worker running it stopped" in job.error
+    assert fresh.status == RunStatus.RUNNING
+    assert MaintenanceMessage.objects.filter(support_code="CMS-400").count() == 1
+    again = imports.execute_import(imports.run_again(job, None, enqueue=False).pk)
+    assert again.status == RunStatus.SUCCEEDED
