@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+from lib.cm_time_zones import CM_LABEL_TO_IANA
 from sandbox.core.http import Request, Response
 
 from .dates import format_minute, format_second, parse_day_minute
@@ -46,7 +47,7 @@ def create_client(app: CampaignMonitorApp, request: Request) -> Response:
         raise bad_request(154, "Empty Company Name")
     if not country:
         raise bad_request(157, "Invalid Country")
-    if not timezone.startswith("(GMT"):
+    if timezone not in CM_LABEL_TO_IANA:
         raise bad_request(152, "Invalid Timezone")
     now = app.clock.now()
     recent = [moment for moment in app.state.client_creations if moment > now - 1800]
@@ -267,7 +268,13 @@ def client_journeys(app: CampaignMonitorApp, request: Request) -> Response:
     )
 
 
+def time_zones(app: CampaignMonitorApp, request: Request) -> Response:
+    """The labels a client's ``TimeZone`` may take (every date of the client is in it)."""
+    return Response.json(list(CM_LABEL_TO_IANA))
+
+
 ROUTES = [
+    ("GET", "/timezones.json", "account.timezones", time_zones),
     ("GET", "/clients.json", "account.clients", account_clients),
     ("POST", "/clients.json", "clients.create", create_client),
     ("GET", "/clients/{clientid}.json", "clients.details", client_details),

@@ -122,6 +122,7 @@ def _journey_email(app: CampaignMonitorApp, request: Request) -> JourneyEmail:
     for journey in _journeys(app, request):
         for email in journey.emails:
             if email.email_id == wanted:
+                app.state.mailing_list(journey.list_id)  # its client's zone dates the rows
                 return email
     raise bad_request(3002, "Invalid Journey Email ID")
 

@@ -4,13 +4,13 @@ state, webhooks."""
 from __future__ import annotations
 
 import re
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 from urllib.parse import unquote, urlsplit
 
 from sandbox.core.http import Request, Response
 
-from .dates import parse_filter_minute
+from .dates import current_zone, parse_filter_minute
 from .errors import INVALID_DATE, bad_request, error
 from .model import DATA_TYPES, CustomField, MailingList, Webhook
 from .paging import envelope, page_of, read_paging
@@ -109,8 +109,9 @@ def delete_list(app: CampaignMonitorApp, request: Request) -> Response:
 
 
 def _window_starts(now_minute: int) -> dict[str, tuple[int, int]]:
-    """(from, to) minutes of CM's stats windows: today, yesterday, this week/month/year."""
-    now = datetime.fromtimestamp(now_minute * 60, tz=UTC)
+    """(from, to) minutes of CM's stats windows: today, yesterday, this week/month/year, as
+    days of the client's own zone."""
+    now = datetime.fromtimestamp(now_minute * 60, tz=current_zone())
     today = now.replace(hour=0, minute=0, second=0, microsecond=0)
 
     def minute(moment: datetime) -> int:

@@ -4,7 +4,7 @@ Routes live under ``/api/v3.3/`` with CM's real paths and ``.json`` suffix, matc
 regard to case. Every route has a name ``<area>.<action>``; the harness counts calls per name
 and fault rules target names by glob (``503:x2@lists.*``). The names:
 
-- account: ``account.clients``, ``clients.create``
+- account: ``account.clients``, ``account.timezones``, ``clients.create``
 - clients: ``clients.details``, ``clients.lists``, ``clients.listsforemail``,
   ``clients.segments``, ``clients.campaigns``, ``clients.scheduled``, ``clients.drafts``,
   ``clients.tags``, ``clients.suppressionlist``, ``clients.suppress``, ``clients.unsuppress``,
@@ -64,7 +64,7 @@ from . import (
     oauth,
     sandbox_endpoints,
 )
-from .dates import Clock
+from .dates import Clock, use_utc
 from .errors import CMError, invalid_api_key, malformed_body
 from .state import CMState, truthy
 from .webhooks import WebhookDispatcher
@@ -104,6 +104,7 @@ class CampaignMonitorApp(SandboxApp):
 
     def _wrap(self, handler: ApiHandler) -> Callable[[Request], Response]:
         def run(request: Request) -> Response:
+            use_utc()  # until the handler resolves a client, list, campaign or journey
             with self.state.lock:
                 try:
                     response = handler(self, request)

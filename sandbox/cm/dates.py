@@ -1,9 +1,10 @@
 """Time for the Campaign Monitor sandbox: a shiftable clock and CM's date strings.
 
-CM writes dates as local wall-clock strings in the client's time zone ("2010-10-25 10:28:00").
-The sandbox writes them in UTC for every client, and its demo clients report the UTC zone so
-the two agree; a client created through the API with another zone label still gets UTC dates
-(a known difference from CM).
+CM writes dates as local wall-clock strings in the client's time zone ("2010-10-25 10:28:00"),
+and reads date filters the same way. So does the sandbox: resolving a client, list, campaign or
+journey for a request makes that client's zone (from its ``TimeZone`` label, daylight saving
+included) the one every date of the answer is written and read in (:func:`use_zone`).
+Account-level answers and the sandbox's own control endpoints use UTC.
 Internally a moment is a whole number of minutes (or seconds) since the Unix epoch, which keeps
 millions of tracking events cheap to store and compare.
 """
@@ -13,7 +14,10 @@ from __future__ import annotations
 import re
 import threading
 import time
-from datetime import UTC, datetime
+from contextvars import ContextVar
+from datetime import UTC, datetime, tzinfo
+
+from lib.cm_time_zones import zone_from_cm
 
 _DAY_RE = re.compile(r"^(\d{4})-(\d{1,2})-(\d{1,2})$")
 _MINUTE_RE = re.compile(r"^(\d{4})-(\d{1,2})-(\d{1,2})[ T](\d{1,2}):(\d{2})(?::(\d{2}))?$")
@@ -48,14 +52,37 @@ class Clock:
             return self._offset
 
 
-def format_minute(minute: int) -> str:
-    """``"2010-10-25 10:28:00"``: CM's minute-precision date string."""
-    return datetime.fromtimestamp(minute * 60, tz=UTC).strftime("%Y-%m-%d %H:%M:00")
+_ZONE: ContextVar[tzinfo] = ContextVar("cm_client_zone", default=UTC)
 
 
-def format_second(second: float) -> str:
+def use_zone(label: str | None) -> None:
+    """Write and read this request's dates in the zone of a client's ``TimeZone`` label."""
+    _ZONE.set(zone_from_cm(label))
+
+
+def use_utc() -> None:
+    _ZONE.set(UTC)
+
+
+def current_zone() -> tzinfo:
+    return _ZONE.get()
+
+
+def format_minute(minute: int, tz: tzinfo | None = None) -> str:
+    """``"2010-10-25 10:28:00"``: CM's minute-precision date string, in the client's zone."""
+    moment = datetime.fromtimestamp(minute * 60, tz=tz or _ZONE.get())
+    return moment.strftime("%Y-%m-%d %H:%M:00")
+
+
+def format_second(second: float, tz: tzinfo | None = None) -> str:
     """``"2010-10-26 10:55:31"``: the second-precision form (suppression list dates)."""
-    return datetime.fromtimestamp(int(second), tz=UTC).strftime("%Y-%m-%d %H:%M:%S")
+    return datetime.fromtimestamp(int(second), tz=tz or _ZONE.get()).strftime("%Y-%m-%d %H:%M:%S")
+
+
+def _wall_clock_minute(*parts: int) -> int:
+    """Epoch minutes of a wall-clock time in the current zone."""
+    moment = datetime(*parts, tzinfo=_ZONE.get())  # type: ignore[misc]
+    return int(moment.timestamp() // 60)
 
 
 def parse_filter_minute(text: str) -> int:
@@ -66,14 +93,11 @@ def parse_filter_minute(text: str) -> int:
     text = text.strip()
     day = _DAY_RE.match(text)
     if day:
-        moment = datetime(int(day[1]), int(day[2]), int(day[3]), tzinfo=UTC)
-        return int(moment.timestamp() // 60)
+        return _wall_clock_minute(int(day[1]), int(day[2]), int(day[3]))
     found = _MINUTE_RE.match(text)
     if found:
-        moment = datetime(
-            int(found[1]), int(found[2]), int(found[3]), int(found[4]), int(found[5]), tzinfo=UTC
-        )
-        return int(moment.timestamp() // 60)
+        parts = (int(found[1]), int(found[2]), int(found[3]), int(found[4]), int(found[5]))
+        return _wall_clock_minute(*parts)
     raise ValueError(f"not a CM date: {text!r}")
 
 
@@ -82,10 +106,4 @@ def parse_day_minute(text: str) -> int:
     found = _DAY_RE.match(text.strip())
     if not found:
         raise ValueError(f"not a YYYY-MM-DD date: {text!r}")
-    moment = datetime(int(found[1]), int(found[2]), int(found[3]), tzinfo=UTC)
-    return int(moment.timestamp() // 60)
-
-
-def day_start_minute(minute: int) -> int:
-    """The first minute of the (UTC) day that holds ``minute``."""
-    return minute - minute % (24 * 60)
+    return _wall_clock_minute(int(found[1]), int(found[2]), int(found[3]))

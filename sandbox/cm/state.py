@@ -12,9 +12,12 @@ import re
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import tzinfo
 from typing import Any
 
-from .dates import Clock, format_minute
+from lib.cm_time_zones import zone_from_cm
+
+from .dates import Clock, format_minute, use_zone
 from .errors import (
     CONSENT_INVALID,
     CONSENT_MISSING,
@@ -204,12 +207,14 @@ class CMState:
         found = self.clients.get(client_id.lower())
         if found is None or (scope is not None and scope != found.client_id):
             raise invalid_client()
+        use_zone(found.timezone)
         return found
 
     def mailing_list(self, list_id: str, scope: str | None = None) -> MailingList:
         found = self.lists.get(list_id.lower())
         if found is None or (scope is not None and scope != found.client_id):
             raise invalid_list()
+        use_zone(self.clients[found.client_id].timezone)
         return found
 
     def campaign(self, campaign_id: str, scope: str | None = None) -> Campaign:
@@ -217,6 +222,7 @@ class CMState:
         found = self.campaigns.get(campaign_id.lower())
         if found is None or (scope is not None and scope != found.client_id):
             raise invalid_campaign()
+        use_zone(self.clients[found.client_id].timezone)
         return found
 
     def client_by_api_key(self, api_key: str) -> Client | None:
@@ -416,7 +422,7 @@ class CMState:
             lst,
             {
                 "Type": "Subscribe",
-                "Date": format_minute(minute),
+                "Date": format_minute(minute, self.zone_of(lst)),
                 "EmailAddress": member.email,
                 "Name": member.name,
                 "CustomFields": custom_fields_json(member),
@@ -429,7 +435,7 @@ class CMState:
             lst,
             {
                 "Type": "Update",
-                "Date": format_minute(minute),
+                "Date": format_minute(minute, self.zone_of(lst)),
                 "OldEmailAddress": old_email,
                 "EmailAddress": member.email,
                 "Name": member.name,
@@ -443,13 +449,17 @@ class CMState:
             lst,
             {
                 "Type": "Deactivate",
-                "Date": format_minute(minute),
+                "Date": format_minute(minute, self.zone_of(lst)),
                 "EmailAddress": member.email,
                 "Name": member.name,
                 "State": member.state,
                 "CustomFields": custom_fields_json(member),
             },
         )
+
+    def zone_of(self, lst: MailingList) -> tzinfo:
+        """The zone the list's client writes its dates in."""
+        return zone_from_cm(self.clients[lst.client_id].timezone)
 
     def _emit(self, lst: MailingList, event: dict[str, Any]) -> None:
         if any(hook.status == "Active" for hook in lst.webhooks):

@@ -10,11 +10,10 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import json
-import re
 from functools import lru_cache
 from typing import Any
-from zoneinfo import ZoneInfo
 
+from lib.cm_time_zones import zone_from_cm  # noqa: F401 (re-exported for the engine)
 from sync.clients.salesforce_schema import (
     CAMPAIGN_OBJECT,
     CLIENT_OBJECT,
@@ -24,7 +23,6 @@ from sync.clients.salesforce_schema import (
     SUPPRESSION_OBJECT,
     TRACKING_OBJECT,
 )
-from sync.engine.cm_time_zones import CM_LABEL_TO_IANA
 
 MAX_KEY_LENGTH = 255
 MAX_NAME_LENGTH = 80
@@ -39,28 +37,6 @@ EVENT_REPORTS: dict[str, str] = {
 }
 SENT = "Sent"
 SUBSCRIBER_STATE_REPORTS = ("active", "unconfirmed", "unsubscribed", "bounced", "deleted")
-
-
-_ZONE_OFFSET = re.compile(r"^\(\s*(?:GMT|UTC)\s*(?:([+-])(\d{1,2}):?(\d{2})?)?\s*\)")
-
-
-@lru_cache(maxsize=128)
-def zone_from_cm(label: str | None) -> dt.tzinfo:
-    """The zone of a CM client from its ``TimeZone`` label, e.g. "(GMT+10:00) Canberra, …".
-
-    CM writes every date as wall-clock time in the client's zone. A label from CM's list maps to
-    its IANA zone (daylight saving time included); any other label falls back to the standard
-    offset it names, and an unreadable one counts as UTC.
-    """
-    iana = CM_LABEL_TO_IANA.get((label or "").strip())
-    if iana:
-        return ZoneInfo(iana)
-    found = _ZONE_OFFSET.match((label or "").strip())
-    if not found or not found.group(1):
-        return dt.UTC
-    minutes = int(found.group(2)) * 60 + int(found.group(3) or 0)
-    sign = -1 if found.group(1) == "-" else 1
-    return dt.timezone(sign * dt.timedelta(minutes=minutes))
 
 
 def parse_cm_date(value: str | None, tz: dt.tzinfo = dt.UTC) -> dt.datetime | None:

@@ -114,7 +114,11 @@ def test_a_client_api_key_reaches_only_its_own_client(cm_sandbox):
     other_list = cm.call("GET", f"/clients/{other}/lists.json").json()[0]["ListID"]
     denied = cm.call("GET", f"/lists/{other_list}.json", auth=scoped)
     assert (denied.status_code, denied.json()["Code"]) == (401, 101)
-    body = {"CompanyName": "New", "Country": "Australia", "TimeZone": "(GMT+10:00) Sydney"}
+    body = {
+        "CompanyName": "New",
+        "Country": "Australia",
+        "TimeZone": "(GMT+10:00) Canberra, Melbourne, Sydney",
+    }
     assert cm.call("POST", "/clients.json", json=body, auth=scoped).status_code == 403
 
 

@@ -121,6 +121,10 @@ def active_member(cm, list_id: str, *, with_mobile: bool) -> str:
 # --- account and clients -------------------------------------------------------------------------
 
 
+def test_time_zones_are_cms_own_labels(cm_sandbox):
+    assert ok(cm_sandbox.call("GET", "/timezones.json")) == fixture("timezones.json")
+
+
 def test_account_and_client_reads_match_the_samples(cm_sandbox):
     cm = cm_sandbox
     assert_shape(ok(cm.call("GET", "/clients.json")), "clients.json")
@@ -162,7 +166,11 @@ def test_scheduled_campaigns_match_the_sample(cm_sandbox):
 
 
 def test_creating_a_client_answers_a_bare_id_like_the_sample(cm_empty_sandbox):
-    body = {"CompanyName": "Acme", "Country": "Australia", "TimeZone": "(GMT+10:00) Sydney"}
+    body = {
+        "CompanyName": "Acme",
+        "Country": "Australia",
+        "TimeZone": "(GMT+10:00) Canberra, Melbourne, Sydney",
+    }
     created = ok(cm_empty_sandbox.call("POST", "/clients.json", json=body), 201)
     assert_shape(created, "create_client.json")
 

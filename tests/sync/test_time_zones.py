@@ -40,7 +40,7 @@ def test_zone_labels_give_their_offset(label, january, july):
 def test_every_label_cm_offers_maps_to_a_zone_with_its_standard_offset():
     import re
 
-    from sync.engine.cm_time_zones import CM_LABEL_TO_IANA
+    from lib.cm_time_zones import CM_LABEL_TO_IANA
 
     assert len(CM_LABEL_TO_IANA) == 97
     moved = {"(GMT-11:00) Samoa"}  # crossed the date line in 2011: CM's label predates it

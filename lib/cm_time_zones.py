@@ -3,9 +3,17 @@
 CM offers these 97 labels (``GET /timezones.json``). Each names a Windows time zone; the IANA
 zone here is the one the Unicode CLDR maps that Windows zone to, so daylight saving time is
 applied. A label missing from this table falls back to its standard offset.
+
+Shared by the sync engine (reading CM dates) and the CM sandbox (writing them), as both need
+what CM itself means by a label.
 """
 
 from __future__ import annotations
+
+import datetime as dt
+import re
+from functools import lru_cache
+from zoneinfo import ZoneInfo
 
 CM_LABEL_TO_IANA: dict[str, str] = {
     "(GMT) Casablanca": "Africa/Casablanca",
@@ -106,3 +114,25 @@ CM_LABEL_TO_IANA: dict[str, str] = {
     "(GMT-11:00) Samoa": "Pacific/Apia",
     "(GMT-12:00) International Date Line West": "Etc/GMT+12",
 }
+
+
+_ZONE_OFFSET = re.compile(r"^\(\s*(?:GMT|UTC)\s*(?:([+-])(\d{1,2}):?(\d{2})?)?\s*\)")
+
+
+@lru_cache(maxsize=128)
+def zone_from_cm(label: str | None) -> dt.tzinfo:
+    """The zone of a CM client from its ``TimeZone`` label, e.g. "(GMT+10:00) Canberra, …".
+
+    CM writes every date as wall-clock time in the client's zone. A label from CM's list maps to
+    its IANA zone (daylight saving time included); any other label falls back to the standard
+    offset it names, and an unreadable one counts as UTC.
+    """
+    iana = CM_LABEL_TO_IANA.get((label or "").strip())
+    if iana:
+        return ZoneInfo(iana)
+    found = _ZONE_OFFSET.match((label or "").strip())
+    if not found or not found.group(1):
+        return dt.UTC
+    minutes = int(found.group(2)) * 60 + int(found.group(3) or 0)
+    sign = -1 if found.group(1) == "-" else 1
+    return dt.timezone(sign * dt.timedelta(minutes=minutes))
