@@ -190,6 +190,7 @@ class CampaignMonitorApp(SandboxApp):
         return CMError(500, 500, "Internal Server Error").response()
 
     def handle_sandbox(self, request: Request, action: str) -> Response | None:
+        use_utc()  # the control endpoints speak UTC, whatever zone the clients live in
         with self.state.lock:
             try:
                 return sandbox_endpoints.handle(self, request, action)

@@ -51,10 +51,11 @@ from .model import (
 )
 from .state import CMState
 
-# The sandbox writes every date as UTC wall-clock time (see sandbox/cm/dates.py), so its demo
-# clients say so: a client whose label names another zone would have its dates misread by
-# cmsync, which converts CM's wall-clock dates from each client's zone.
-UTC_ZONE = "(GMT) Coordinated Universal Time"
+# Each demo client lives in its own zone, as real accounts do: CM writes and reads every date
+# of a client as wall-clock time there (daylight saving included; see sandbox/cm/dates.py).
+SYDNEY = "(GMT+10:00) Canberra, Melbourne, Sydney"
+LONDON = "(GMT) Greenwich Mean Time : Dublin, Edinburgh, Lisbon, London"
+NEW_YORK = "(GMT-05:00) Eastern Time (US & Canada)"
 
 DAY = 24 * 60
 
@@ -89,7 +90,7 @@ CLIENT_PLANS: tuple[ClientPlan, ...] = (
     ClientPlan(
         name="Harbour Lane Coffee",
         country="Australia",
-        timezone=UTC_ZONE,
+        timezone=SYDNEY,
         contact="Maya Chen",
         domain="harbourlane.example",
         phone_style="AU",
@@ -122,7 +123,7 @@ CLIENT_PLANS: tuple[ClientPlan, ...] = (
     ClientPlan(
         name="Northwind Outdoor Co.",
         country="United Kingdom",
-        timezone=UTC_ZONE,
+        timezone=LONDON,
         contact="Oliver Hughes",
         domain="northwind-outdoor.example",
         phone_style="GB",
@@ -153,7 +154,7 @@ CLIENT_PLANS: tuple[ClientPlan, ...] = (
     ClientPlan(
         name="Bluegum Health Clinics",
         country="United States of America",
-        timezone=UTC_ZONE,
+        timezone=NEW_YORK,
         contact="Priya Raman",
         domain="bluegumhealth.example",
         phone_style="US",

@@ -4,10 +4,12 @@ journey report API with the project's client."""
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Iterable
 
 import pytest
 
+from lib.cm_time_zones import zone_from_cm
 from sync.clients.campaign_monitor import make_subscriber
 
 
@@ -70,7 +72,14 @@ def test_queued_import_sends_the_first_journey_email_to_new_addresses(cm, cm_san
     report = cm.iter_journey_email_report(first, "recipients")
     rows = [row for row in report if row["EmailAddress"] in new]
     assert sorted(row["EmailAddress"] for row in rows) == new
-    assert all(start <= r["SentDate"] <= end for r in rows)
+    zone = zone_from_cm(cm.get_client(coffee["client_id"])["BasicDetails"]["TimeZone"])
+    assert all(start <= as_utc(r["SentDate"], zone) <= end for r in rows)
+
+
+def as_utc(cm_date: str, zone) -> str:
+    """A client's wall-clock CM date as the sandbox clock's UTC string."""
+    moment = dt.datetime.strptime(cm_date, "%Y-%m-%d %H:%M:%S").replace(tzinfo=zone)
+    return moment.astimezone(dt.UTC).strftime("%Y-%m-%d %H:%M:%S")
 
 
 def test_import_without_the_queue_flag_starts_no_journey(cm, coffee):

@@ -66,38 +66,47 @@ def test_event_dates_become_utc_and_keys_do_not_depend_on_the_zone():
     assert local["CM_Key__c"] == plain["CM_Key__c"]
 
 
+@pytest.mark.parametrize(
+    ("client_name", "iana"),
+    [("Harbour Lane Coffee", "Australia/Sydney"), ("Bluegum Health Clinics", "America/New_York")],
+)
 @pytest.mark.django_db(transaction=True)
-def test_sync_converts_from_the_clients_zone_and_round_trips_its_cursors(
-    connection, cm_sandbox, sf_sandbox
+def test_a_new_open_lands_at_its_true_instant_and_cursors_round_trip(
+    connection, cm_sandbox, sf_sandbox, client_name, iana
 ):
+    """End to end: the sandbox writes the client's dates in its own zone, as CM does."""
     run_inline(connection)
-    # The sandbox's demo clients are UTC; pretend CM said this one is in Sydney.
-    client = connection.clients.order_by("name").first()
-    client.cm_time_zone = "(GMT+10:00) Canberra, Melbourne, Sydney"
-    client.save()
+    client = connection.clients.get(name=client_name)
     cm = CampaignMonitorClient(
         cm_sandbox.api_key, base_url=cm_sandbox.api_base, ca_bundle=cm_sandbox.ca_file
     )
     campaign = next(iter(cm.iter_sent_campaigns(client.cm_client_id)))
     opener = next(iter(cm.iter_campaign_recipients(campaign["CampaignID"])))["EmailAddress"]
+    before = sandbox_now(cm_sandbox)
     cm_sandbox.add_events(campaign["CampaignID"], "opens", [opener])
+    after = sandbox_now(cm_sandbox)
     newest = list(cm.iter_campaign_events(campaign["CampaignID"], "opens"))[-1]
+    wall_clock = dt.datetime.strptime(newest["Date"], "%Y-%m-%d %H:%M:%S")
+    local = ZoneInfo(iana)  # CM's date is the client's wall clock, not UTC
+    assert before.astimezone(local).replace(tzinfo=None) <= wall_clock
+    assert wall_clock <= after.astimezone(local).replace(tzinfo=None)
+
     run = run_inline(connection)
     assert run.status == RunStatus.SUCCEEDED
-    expected_key = records.tracking_record(
+    key = records.tracking_record(
         client.cm_client_id, campaign["CampaignID"], "Opened", newest, newest["Date"]
     )["CM_Key__c"]
-    [landed] = [
-        r for r in sf_sandbox.app.records(TRACKING_OBJECT) if r["CM_Key__c"] == expected_key
-    ]
-    sydney_wall_clock = dt.datetime.strptime(newest["Date"], "%Y-%m-%d %H:%M:%S").replace(
-        tzinfo=ZoneInfo("Australia/Sydney")
-    )
-    instant = sydney_wall_clock.astimezone(dt.UTC)
-    assert landed["Event_Date__c"].startswith(instant.strftime("%Y-%m-%dT%H:%M"))
-    assert instant.hour != sydney_wall_clock.hour  # really converted
+    [landed] = [r for r in sf_sandbox.app.records(TRACKING_OBJECT) if r["CM_Key__c"] == key]
+    instant = dt.datetime.strptime(landed["Event_Date__c"][:16], "%Y-%m-%dT%H:%M")
+    assert before <= instant.replace(tzinfo=dt.UTC) <= after
     quiet = run_inline(connection)
-    assert quiet.sf_write_calls == 0
+    assert quiet.sf_write_calls == 0  # the cursor, kept in UTC, reads back the same minute
+
+
+def sandbox_now(cm_sandbox) -> dt.datetime:
+    """The sandbox clock (its control endpoints speak UTC), to the minute."""
+    text = cm_sandbox.info()["now"]
+    return dt.datetime.strptime(text, "%Y-%m-%d %H:%M:%S").replace(tzinfo=dt.UTC)
 
 
 @pytest.mark.django_db(transaction=True)
@@ -109,5 +118,7 @@ def test_the_zone_is_read_once_from_client_details(connection, cm_sandbox):
     assert first == connection.clients.filter(selected=True).count()
     assert cm_sandbox.stats().get("clients.details", 0) == first
     assert set(connection.clients.values_list("cm_time_zone", flat=True)) == {
-        "(GMT) Coordinated Universal Time"
+        "(GMT+10:00) Canberra, Melbourne, Sydney",
+        "(GMT) Greenwich Mean Time : Dublin, Edinburgh, Lisbon, London",
+        "(GMT-05:00) Eastern Time (US & Canada)",
     }
