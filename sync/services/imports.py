@@ -57,7 +57,7 @@ OUTBOUND_DISABLED = (
 )
 NOT_CONNECTED = "Connect Campaign Monitor and Salesforce first."
 INTERRUPTED = (
-    "the worker running it stopped (restart, crash or time limit). Addresses sent before stay "
+    "The worker running it stopped (restart, crash or time limit). Addresses sent before stay "
     "in Campaign Monitor; Run again finishes the import without adding anyone twice."
 )
 STALE_AFTER = dt.timedelta(minutes=15)
@@ -183,6 +183,9 @@ def execute_import(job_id: int) -> ImportJob:
         _import_rows(job, sf, cm, cm_calls, sf_calls)
     except (ApiError, SourceNotFound) as exc:
         _fail(job, exc)
+    except Exception as exc:  # a defect: fail the job in words instead of leaving it running
+        logger.exception("import %s failed unexpectedly", job.pk)
+        _fail(job, exc)
     finally:
         sf.close()
         cm.close()
@@ -207,7 +210,7 @@ def sweep_stale_imports(now: dt.datetime | None = None) -> int:
         job.save(update_fields=["status", "finished_at", "error", "updated_at"])
         record_message(
             job=JOB_NAME,
-            message=f"Import {job.pk} into {job.list_name} stopped: {INTERRUPTED}",
+            message=f"Import {job.pk} into {job.list_name} stopped. {INTERRUPTED}",
             support_code="CMS-400",
             client_name=job.cm_client.name,
         )
@@ -405,7 +408,7 @@ def _fail(job: ImportJob, exc: Exception) -> None:
     record_message(
         job=JOB_NAME,
         message=f"Import {job.pk} of {job.source_name} into {job.list_name} stopped: {words}",
-        details=str(exc),
+        details=str(exc) if isinstance(exc, (ApiError, SourceNotFound)) else type(exc).__name__,
         support_code=code,
         client_name=job.cm_client.name,
     )
@@ -414,7 +417,8 @@ def _fail(job: ImportJob, exc: Exception) -> None:
 def _classify(exc: Exception) -> tuple[str, str]:
     if isinstance(exc, SourceNotFound):
         return "CMS-400", str(exc)
-    assert isinstance(exc, ApiError)
+    if not isinstance(exc, ApiError):
+        return "CMS-900", f"Unexpected error ({type(exc).__name__}); the details are in the log."
     salesforce = not exc.endpoint.startswith(CM_ENDPOINTS)
     return classify_api_error(exc, salesforce, refused_code="CMS-400")
 

@@ -299,3 +299,18 @@ def test_an_import_whose_worker_died_is_failed_by_the_sweeper(connection, cm_san
     assert MaintenanceMessage.objects.filter(support_code="CMS-400").count() == 1
     again = imports.execute_import(imports.run_again(job, None, enqueue=False).pk)
     assert again.status == RunStatus.SUCCEEDED
+
+
+def test_an_unexpected_error_fails_the_import_in_words(connection, cm_sandbox, monkeypatch):
+    cm = cm_client(cm_sandbox)
+    destination, _ = new_list(connection, cm)
+
+    def broken(*args, **kwargs):
+        raise RuntimeError("token=secret-value")
+
+    monkeypatch.setattr(imports, "read_rows", broken)
+    job = run(connection, source_named(connection, "All Contacts"), destination)
+    assert job.status == RunStatus.FAILED
+    assert job.error == "Unexpected error (RuntimeError); the details are in the log."
+    message = MaintenanceMessage.objects.get(support_code="CMS-900")
+    assert "secret-value" not in message.details + message.message
