@@ -26,6 +26,12 @@ STATIC_SCHEDULE: dict[str, dict[str, Any]] = {
         "schedule": timedelta(minutes=15),
         "options": {"expires": 14 * 60},
     },
+    # Standing field mappings: one COUNT() per mapping; an import starts only when rows changed.
+    "keep-field-mappings-in-step": {
+        "task": "sync.tasks.keep_mappings_in_step",
+        "schedule": timedelta(minutes=15),
+        "options": {"expires": 14 * 60},
+    },
     "sweep-stale-sync-runs": {
         "task": "sync.tasks.sweep_stale_runs",
         "schedule": timedelta(minutes=5),

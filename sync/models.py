@@ -376,6 +376,46 @@ class ConsentToTrack(models.TextChoices):
     NO = "No", "No"
 
 
+class StandingMapping(models.Model):
+    """A list view kept in step with a CM list: people it gains or who change are re-sent.
+
+    Made from an import with "keep in step" ticked; ``cursor`` is the newest Salesforce
+    ``LastModifiedDate`` sent so far (None until the first import finished).
+    """
+
+    connection = models.ForeignKey(Connection, on_delete=models.CASCADE, related_name="+")
+    cm_client = models.ForeignKey(CMClient, on_delete=models.CASCADE, related_name="+")
+    list_id = models.CharField(max_length=64)
+    list_name = models.CharField(max_length=255)
+    source_object = models.CharField(max_length=80)
+    source_id = models.CharField(max_length=18)
+    source_name = models.CharField(max_length=255)
+    mapping = models.JSONField(default=dict)
+    consent_to_track = models.CharField(
+        max_length=10, choices=ConsentToTrack.choices, default=ConsentToTrack.UNCHANGED
+    )
+    active = models.BooleanField(default=True)
+    cursor = models.DateTimeField(null=True, blank=True)
+    # Rows already sent whose stamp is the cursor's very second (the next check leaves them out).
+    cursor_ids = models.JSONField(default=list, blank=True)
+    last_checked_at = models.DateTimeField(null=True, blank=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["source_name", "list_name"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["connection", "source_id", "list_id"], name="uniq_standing_mapping"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.source_object} list view “{self.source_name}” → {self.list_name}"
+
+
 class ImportJob(models.Model):
     """One run of the import wizard: a Salesforce list view or report into one CM list.
 
@@ -418,6 +458,13 @@ class ImportJob(models.Model):
     sf_calls = models.PositiveIntegerField(default=0)
     warning = models.TextField(blank=True)
     error = models.TextField(blank=True)
+    # Runs of a standing field mapping send only the rows changed since its cursor.
+    standing = models.ForeignKey(
+        StandingMapping, null=True, blank=True, on_delete=models.SET_NULL, related_name="jobs"
+    )
+    changed_since = models.DateTimeField(null=True, blank=True)
+    newest_change = models.DateTimeField(null=True, blank=True)
+    newest_ids = models.JSONField(default=list, blank=True)  # rows stamped newest_change
     # Saved after every batch: a running import whose worker died stops moving it.
     updated_at = models.DateTimeField(auto_now=True)
 

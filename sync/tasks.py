@@ -77,3 +77,11 @@ def run_import(job_id: int) -> str:
     from sync.services.imports import execute_import
 
     return execute_import(job_id).status
+
+
+@shared_task(name="sync.tasks.keep_mappings_in_step", acks_late=True)
+def keep_mappings_in_step() -> int:
+    """Start an import for each standing field mapping whose list view changed."""
+    from sync.services.standing import run_standing_mappings
+
+    return len(run_standing_mappings())

@@ -9,6 +9,7 @@ admin can use a list view instead.
 
 from __future__ import annotations
 
+import datetime as dt
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -17,7 +18,7 @@ from typing import Any
 
 from sync.clients.errors import ApiError
 from sync.clients.salesforce import SalesforceClient
-from sync.engine.matcher import PEOPLE
+from sync.engine.matcher import PEOPLE, soql_list
 
 LIST_VIEW_OBJECTS = ("Contact", "Lead")
 REPORT_ROW_CAP = 2000
@@ -45,6 +46,7 @@ MAPPABLE_TYPES = {
 TABULAR_REPORTS = "SELECT Id, Name FROM Report WHERE Format = 'Tabular' ORDER BY Name"
 _FROM = re.compile(r"\sFROM\s", re.IGNORECASE)
 _ORDER_BY = re.compile(r"\sORDER\s+BY\s", re.IGNORECASE)
+_WHERE = re.compile(r"\sWHERE\s", re.IGNORECASE)
 
 
 class SourceNotFound(ValueError):
@@ -162,10 +164,38 @@ def _report_columns(described: dict[str, Any]) -> list[SourceField]:
     return columns
 
 
-def read_rows(sf: SalesforceClient, source: ImportSource, paths: list[str]) -> SourceRows:
-    """Stream the source's rows as ``{path: value}`` dicts (``paths`` are mapped fields)."""
+@dataclass(frozen=True)
+class Changes:
+    """Rows changed at or after ``since`` (a whole second), except ``sent_ids`` (already sent
+    with that very stamp); ``sent_ids`` None means too many to list: later seconds only."""
+
+    since: dt.datetime
+    sent_ids: list[str] | None = None
+
+    def condition(self) -> str:
+        later = f"LastModifiedDate >= {soql_datetime(self.since + dt.timedelta(seconds=1))}"
+        if not self.sent_ids:  # None (too many to list) or nothing sent at that second
+            return later if self.sent_ids is None else f"LastModifiedDate >= {self.at()}"
+        same_second = f"LastModifiedDate >= {self.at()} AND Id NOT IN {soql_list(self.sent_ids)}"
+        return f"({later} OR ({same_second}))"
+
+    def at(self) -> str:
+        return soql_datetime(self.since)
+
+
+def read_rows(
+    sf: SalesforceClient,
+    source: ImportSource,
+    paths: list[str],
+    changes: Changes | None = None,
+) -> SourceRows:
+    """Stream the source's rows as ``{path: value}`` dicts (``paths`` are mapped fields).
+
+    ``changes`` (list views only) keeps the rows changed since a standing field mapping's
+    cursor, oldest change first.
+    """
     if source.kind == "listview":
-        return _list_view_rows(sf, source, paths)
+        return _list_view_rows(sf, source, paths, changes=changes)
     return _report_rows(sf, source)
 
 
@@ -178,22 +208,55 @@ def first_rows(
     return list(islice(_report_rows(sf, source).rows, limit))
 
 
-def _list_view_rows(
-    sf: SalesforceClient, source: ImportSource, paths: list[str], limit: int | None = None
-) -> SourceRows:
+def count_changed(sf: SalesforceClient, source: ImportSource, changes: Changes) -> int:
+    """How many rows of a list view changed (one COUNT() query)."""
+    from_where, _order = _view_clauses(sf, source, changes.condition())
+    return sf.query_count("SELECT COUNT()" + from_where)
+
+
+def _view_clauses(
+    sf: SalesforceClient, source: ImportSource, condition: str | None = None
+) -> tuple[str, str]:
+    """The view's `` FROM … [WHERE …]`` and `` ORDER BY …``; with a ``condition``, narrowed to
+    it and ordered by change (oldest first)."""
     described = sf.describe_list_view(source.sobject, source.source_id)
     query = str(described.get("query") or "")
     match = _FROM.search(query)
     if not match:
         raise SourceNotFound(f"Salesforce gave no usable query for {source.description}")
     rest = query[match.start() :]
+    parts = _ORDER_BY.split(rest, maxsplit=1)
+    from_where, order = parts[0], (f" ORDER BY {parts[1]}" if len(parts) > 1 else "")
+    if condition is None:
+        return from_where, order
+    if _WHERE.search(from_where):
+        from_where = _WHERE.sub(" WHERE (", from_where, count=1) + f") AND {condition}"
+    else:
+        from_where += f" WHERE {condition}"
+    return from_where, " ORDER BY LastModifiedDate ASC, Id ASC"
+
+
+def soql_datetime(moment: dt.datetime) -> str:
+    """A SOQL datetime literal, to the second (as Salesforce stamps records)."""
+    return moment.astimezone(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def _list_view_rows(
+    sf: SalesforceClient,
+    source: ImportSource,
+    paths: list[str],
+    *,
+    limit: int | None = None,
+    changes: Changes | None = None,
+) -> SourceRows:
+    from_where, order = _view_clauses(sf, source, changes.condition() if changes else None)
     selected = ", ".join(dict.fromkeys(["Id", *paths]))
-    soql = f"SELECT {selected}{rest}"
+    soql = f"SELECT {selected}{from_where}{order}"
     if limit is not None:
         soql += f" LIMIT {int(limit)}"
         total = None
     else:
-        total = _count(sf, "SELECT COUNT()" + _ORDER_BY.split(rest, maxsplit=1)[0])
+        total = _count(sf, "SELECT COUNT()" + from_where)
     rows = ({path: value_at(row, path) for path in paths} for row in sf.query_iter(soql))
     return SourceRows(rows, total)
 

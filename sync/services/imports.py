@@ -32,7 +32,9 @@ from maintenance.services import record_message
 from sync.clients.campaign_monitor_types import IMPORT_BATCH_LIMIT, ImportResult
 from sync.clients.counting import CallCounter
 from sync.clients.errors import ApiError, NotFound
+from sync.engine.consent import parse_sf_datetime
 from sync.models import CMClient, Connection, ImportJob, RunStatus, SyncOptions
+from sync.services import standing
 from sync.services.api import campaign_monitor_client, salesforce_client
 from sync.services.import_sources import (
     ImportSource,
@@ -49,6 +51,10 @@ JOB_NAME = "import"
 CM_VALUE_LIMIT = 250
 FAILURES_KEPT = 200
 PREVIEW_ROWS = 5
+CHANGE_STAMP = "LastModifiedDate"
+# Beyond this many rows stamped the same second, a standing mapping's check counts only later
+# seconds (an Id list that long would not fit a query); the job's overlap still re-reads them.
+SAME_SECOND_IDS = 200
 # Endpoint names of the Campaign Monitor calls an import makes (the rest are Salesforce's).
 CM_ENDPOINTS = ("subscribers", "lists", "clients")
 OUTBOUND_DISABLED = (
@@ -56,6 +62,9 @@ OUTBOUND_DISABLED = (
     "imports included. Turn it off to import."
 )
 NOT_CONNECTED = "Connect Campaign Monitor and Salesforce first."
+ONLY_LIST_VIEWS = (
+    "Only a list view can be kept in step: Salesforce cannot say which rows of a report changed."
+)
 INTERRUPTED = (
     "The worker running it stopped (restart, crash or time limit). Addresses sent before stay "
     "in Campaign Monitor; Run again finishes the import without adding anyone twice."
@@ -88,6 +97,7 @@ class ImportPlan:
     name_fields: tuple[str, ...]
     custom_fields: dict[str, str]  # CM field key ("[Company]") → source field path
     consent_to_track: str
+    keep_in_step: bool = False  # leave a standing field mapping behind (list views only)
 
     @property
     def mapping(self) -> dict[str, Any]:
@@ -123,6 +133,8 @@ def start_import(
     options = SyncOptions.for_connection(connection)
     if options.disable_triggers:
         raise ImportRefused(OUTBOUND_DISABLED)
+    if plan.keep_in_step and plan.source.kind != "listview":
+        raise ImportRefused(ONLY_LIST_VIEWS)
     job = ImportJob.objects.create(
         connection=connection,
         cm_client=plan.destination.cm_client,
@@ -137,8 +149,10 @@ def start_import(
         trigger_journeys=options.trigger_journeys,
         requested_by=user if getattr(user, "is_authenticated", False) else None,
     )
+    if plan.keep_in_step:
+        standing.keep_in_step(job, user)
     if enqueue:
-        transaction.on_commit(lambda: _enqueue(job.pk))
+        transaction.on_commit(lambda: enqueue_job(job.pk))
     return job
 
 
@@ -156,6 +170,11 @@ def run_again(job: ImportJob, user, *, enqueue: bool = True) -> ImportJob:
         job.consent_to_track,
     )
     return start_import(job.connection, user, plan, enqueue=enqueue)
+
+
+def enqueue_job(job_id: int) -> None:
+    """Hand an import job to a worker."""
+    _enqueue(job_id)
 
 
 def _enqueue(job_id: int) -> None:
@@ -231,6 +250,7 @@ def _reset_counters(job: ImportJob) -> None:
     ):
         setattr(job, name, 0)
     job.failures, job.error, job.warning, job.total_rows = [], "", "", None
+    job.newest_change, job.newest_ids = None, []
 
 
 def _import_rows(job: ImportJob, sf, cm, cm_calls: CallCounter, sf_calls: CallCounter) -> None:
@@ -249,7 +269,11 @@ def _import_rows(job: ImportJob, sf, cm, cm_calls: CallCounter, sf_calls: CallCo
         )
     opted_out = opted_out_addresses(sf)
     source = ImportSource(job.source_kind, job.source_id, job.source_name, job.source_object)
-    source_rows = read_rows(sf, source, mapped_paths(job.mapping))
+    paths = mapped_paths(job.mapping)
+    if source.kind == "listview":
+        paths += ["Id", CHANGE_STAMP]  # move a standing mapping's cursor
+    changes = standing.changes_of(job.standing) if job.standing and job.changed_since else None
+    source_rows = read_rows(sf, source, paths, changes)
     job.total_rows, job.warning = source_rows.total, source_rows.warning
     job.save(update_fields=["total_rows", "warning", "updated_at"])
     for batch in _batches(source_rows.rows, IMPORT_BATCH_LIMIT):
@@ -267,6 +291,17 @@ def _import_rows(job: ImportJob, sf, cm, cm_calls: CallCounter, sf_calls: CallCo
         job.save()
 
 
+def _note_change(job: ImportJob, row: dict[str, Any]) -> None:
+    """Remember the newest change stamp (to the second) and which rows carry it."""
+    changed = parse_sf_datetime(row.get(CHANGE_STAMP))
+    if changed is None:
+        return
+    if job.newest_change is None or changed > job.newest_change:
+        job.newest_change, job.newest_ids = changed, [row.get("Id")]
+    elif changed == job.newest_change and len(job.newest_ids) <= SAME_SECOND_IDS:
+        job.newest_ids.append(row.get("Id"))
+
+
 def _batches(rows: Iterable[dict[str, Any]], size: int) -> Iterator[list[dict[str, Any]]]:
     iterator = iter(rows)
     while batch := list(islice(iterator, size)):
@@ -282,6 +317,7 @@ def _subscribers_of(
     subscribers = []
     for row in rows:
         job.rows_read += 1
+        _note_change(job, row)
         email = str(row.get(job.mapping["email"]) or "").strip()
         if not email:
             job.skipped_no_email += 1
@@ -428,6 +464,7 @@ def _finish(job: ImportJob, status: str, *, error: str = "") -> None:
     if error:
         job.error = error
     job.save()
+    standing.job_finished(job)
     if status == RunStatus.PARTLY_FAILED:
         record_message(
             job=JOB_NAME,
