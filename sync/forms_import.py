@@ -70,6 +70,13 @@ class FieldMappingForm(forms.Form):
 
     email = forms.ChoiceField(label="Email address", error_messages={"required": EMAIL_REQUIRED})
     name = forms.ChoiceField(label="Name", required=False)
+    keep_in_step = forms.BooleanField(
+        label="Keep in step",
+        required=False,
+        help_text="After the import, every 15 minutes cmsync sends the people of this list view "
+        "who changed or joined it (a standing field mapping). People who leave the view stay "
+        "in the list.",
+    )
     consent_to_track = forms.ChoiceField(
         label="Consent to track",
         choices=ConsentToTrack.choices,
@@ -83,10 +90,13 @@ class FieldMappingForm(forms.Form):
         *args: Any,
         source_fields: list[SourceField],
         cm_fields: list[dict[str, Any]],
+        can_keep_in_step: bool = True,
         **kwargs: Any,
     ) -> None:
         super().__init__(*args, **kwargs)
         self.cm_fields = cm_fields
+        if not can_keep_in_step:
+            del self.fields["keep_in_step"]
         choices = [(f.path, f"{f.label} ({f.path})") for f in source_fields]
         emailish = [(f.path, f"{f.label} ({f.path})") for f in source_fields if _emailish(f)]
         self.fields["email"].choices = [("", "— choose —"), *emailish]

@@ -1,4 +1,4 @@
-from django.urls import path
+from django.urls import path, re_path
 
 from . import views, views_settings
 
@@ -103,5 +103,10 @@ urlpatterns += [
         "sync/import/<int:job_id>/run-again/",
         views_import.import_run_again,
         name="sync-import-run-again",
+    ),
+    re_path(
+        r"^sync/import/mappings/(?P<mapping_id>[0-9]+)/(?P<action>pause|resume|delete)/$",
+        views_import.standing_mapping_action,
+        name="sync-standing-mapping",
     ),
 ]

@@ -21,8 +21,8 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from cmsync.roles import can_change
 from sync.clients.errors import ApiError
 from sync.forms_import import FieldMappingForm, ImportStartForm
-from sync.models import Connection, ImportJob, SyncOptions
-from sync.services import imports
+from sync.models import Connection, ImportJob, StandingMapping, SyncOptions
+from sync.services import imports, standing
 from sync.services.api import campaign_monitor_client, salesforce_client
 from sync.services.import_sources import available_sources, source_fields
 from sync.services.status import get_connection
@@ -68,6 +68,7 @@ def import_start(request: HttpRequest) -> HttpResponse:
         "page": Paginator(ImportJob.objects.select_related("cm_client"), PAGE_SIZE).get_page(
             request.GET.get("page")
         ),
+        "standing_mappings": StandingMapping.objects.select_related("cm_client"),
     }
     if _ready(connection):
         try:
@@ -105,12 +106,19 @@ def import_map(request: HttpRequest) -> HttpResponse:
         request.POST if request.method == "POST" else None,
         source_fields=fields,
         cm_fields=cm_fields,
+        can_keep_in_step=source.kind == "listview",
     )
     previewing = request.POST.get("action") == "preview"
     if request.method == "POST" and not previewing and form.is_valid():
         email, name, custom = form.mapping()
         plan = imports.ImportPlan(
-            source, destination, email, name, custom, form.cleaned_data["consent_to_track"]
+            source,
+            destination,
+            email,
+            name,
+            custom,
+            form.cleaned_data["consent_to_track"],
+            keep_in_step=bool(form.cleaned_data.get("keep_in_step")),
         )
         try:
             job = imports.start_import(connection, request.user, plan)
@@ -199,3 +207,17 @@ def import_run_again(request: HttpRequest, job_id: int) -> HttpResponse:
         return redirect("sync-import-detail", job_id=job.pk)
     messages.success(request, f"Import {again.pk} started (the same import as {job.pk}).")
     return redirect("sync-import-detail", job_id=again.pk)
+
+
+@require_POST
+def standing_mapping_action(request: HttpRequest, mapping_id: str, action: str) -> HttpResponse:
+    """Pause, resume or delete a standing field mapping (audited)."""
+    mapping = get_object_or_404(StandingMapping, pk=mapping_id)
+    if action == "delete":
+        standing.delete(mapping, request.user)
+        messages.success(request, f"{mapping} is no longer kept in step.")
+    else:
+        standing.set_active(mapping, action == "resume", request.user)
+        state = "kept in step again" if action == "resume" else "paused"
+        messages.success(request, f"{mapping} is {state}.")
+    return redirect("sync-import")

@@ -8,7 +8,8 @@ from urllib.parse import urlencode
 
 import pytest
 
-from sync.models import ImportJob, RunStatus
+from maintenance.models import AuditEntry
+from sync.models import ImportJob, RunStatus, StandingMapping
 from sync.services import imports
 from sync.services.api import campaign_monitor_client, salesforce_client
 from sync.services.import_sources import available_sources
@@ -224,3 +225,53 @@ def test_preview_button_shows_the_new_mapping_without_starting(
     rows = re.findall(r"<tr>\s*<td>([^<]*)</td><td>([^<]*)</td>", preview)
     assert len(rows) == 5
     assert all(name == last_names[email] for email, name in rows)
+
+
+def test_keep_in_step_is_offered_for_list_views_only(connection, admin_client):
+    source_key, list_key, _ = keys_for(connection, "All Contacts")
+    text = text_of(admin_client.get(map_url(source_key, list_key)))
+    assert 'name="keep_in_step"' in text
+    report_key, _, _ = keys_for(connection, "Newsletter Contacts")
+    text = text_of(admin_client.get(map_url(report_key, list_key)))
+    assert 'name="keep_in_step"' not in text
+    assert "Only a list view can be kept in step" in text
+
+
+def test_an_import_kept_in_step_is_listed_and_can_be_paused_resumed_and_deleted(
+    connection, admin_client, run_imports_here
+):
+    source_key, list_key, list_name = keys_for(connection, "All Open Leads")
+    admin_client.post(
+        map_url(source_key, list_key),
+        {"email": "Email", "name": "Name", "consent_to_track": "Yes", "keep_in_step": "on"},
+    )
+    mapping = StandingMapping.objects.get()
+    assert mapping.cursor is not None  # the first import finished
+    row = f'data-testid="standing-{mapping.pk}"'
+    text = text_of(admin_client.get(START_URL))
+    assert row in text and "Kept in step</span>" in text.split(row)[1]
+
+    admin_client.post(f"/sync/import/mappings/{mapping.pk}/pause/")
+    assert not StandingMapping.objects.get().active
+    assert "Paused</span>" in text_of(admin_client.get(START_URL)).split(row)[1]
+    admin_client.post(f"/sync/import/mappings/{mapping.pk}/resume/")
+    assert StandingMapping.objects.get().active
+    response = admin_client.post(f"/sync/import/mappings/{mapping.pk}/delete/", follow=True)
+    assert "is no longer kept in step" in text_of(response)
+    assert not StandingMapping.objects.exists()
+    audit = AuditEntry.objects.filter(area="Field mappings").values_list("after", flat=True)
+    assert list(audit.order_by("pk")) == ["kept in step", "paused", "kept in step", "deleted"]
+    assert admin_client.post(f"/sync/import/mappings/{mapping.pk}/explode/").status_code == 404
+
+
+def test_support_cannot_change_standing_mappings(connection, support_client, cm_sandbox):
+    cm = campaign_monitor_client(connection)
+    destination = imports.destination_lists(connection, cm)[0]
+    with salesforce_client(connection) as sf:
+        source = next(s for s in available_sources(sf) if s.label == "All Contacts")
+    plan = imports.ImportPlan(source, destination, "Email", (), {}, "Yes", keep_in_step=True)
+    imports.start_import(connection, None, plan, enqueue=False)
+    mapping = StandingMapping.objects.get()
+    assert support_client.post(f"/sync/import/mappings/{mapping.pk}/pause/").status_code == 403
+    assert StandingMapping.objects.get().active
+    assert "Pause</button>" not in text_of(support_client.get(START_URL))
