@@ -37,28 +37,21 @@ CLOCK_MARGIN = dt.timedelta(minutes=5)
 
 def keep_in_step(job: ImportJob, user) -> StandingMapping:
     """Make (or refresh) the standing mapping of a list-view import and attach the job to it."""
+    described = {
+        "cm_client": job.cm_client,
+        "list_name": job.list_name,
+        "source_object": job.source_object,
+        "source_name": job.source_name,
+        "mapping": job.mapping,
+        "consent_to_track": job.consent_to_track,
+    }
     mapping, created = StandingMapping.objects.update_or_create(
         connection=job.connection,
         source_id=job.source_id,
         list_id=job.list_id,
-        defaults={
-            "cm_client": job.cm_client,
-            "list_name": job.list_name,
-            "source_object": job.source_object,
-            "source_name": job.source_name,
-            "mapping": job.mapping,
-            "consent_to_track": job.consent_to_track,
-            "active": True,
-            "cursor": None,
-            "cursor_ids": [],
-        },
+        defaults={**described, "active": True, "cursor": None, "cursor_ids": []},
         create_defaults={
-            "cm_client": job.cm_client,
-            "list_name": job.list_name,
-            "source_object": job.source_object,
-            "source_name": job.source_name,
-            "mapping": job.mapping,
-            "consent_to_track": job.consent_to_track,
+            **described,
             "created_by": user if getattr(user, "is_authenticated", False) else None,
         },
     )

@@ -32,6 +32,20 @@ def an_old_active_member(cm, connection):
     return list_id, member
 
 
+def synced_then_renamed(connection, cm_sandbox, new_name: str) -> tuple[str, str, str]:
+    """Sync once, then rename a long-standing active subscriber in CM.
+
+    Returns the list id, the address and the name Salesforce holds before the change.
+    """
+    cm = cm_client(cm_sandbox)
+    assert run_inline(connection).status == RunStatus.SUCCEEDED
+    list_id, member = an_old_active_member(cm, connection)
+    email = member["EmailAddress"]
+    body = {"EmailAddress": email, "Name": new_name, "ConsentToTrack": "Unchanged"}
+    cm.update_subscriber(list_id, email, body)
+    return list_id, email, member["Name"]
+
+
 def membership_in_sf(sf_sandbox, list_id, email) -> dict:
     return next(
         r
@@ -50,18 +64,10 @@ def make_reread_due(list_id: str, hours: int = 25) -> None:
 def test_an_edited_name_arrives_with_the_daily_reread_and_nothing_else_is_written(
     connection, cm_sandbox, sf_sandbox
 ):
-    cm = cm_client(cm_sandbox)
-    assert run_inline(connection).status == RunStatus.SUCCEEDED
-    list_id, member = an_old_active_member(cm, connection)
-    email = member["EmailAddress"]
-    cm.update_subscriber(
-        list_id,
-        email,
-        {"EmailAddress": email, "Name": "Renamed Person", "ConsentToTrack": "Unchanged"},
-    )
+    list_id, email, old_name = synced_then_renamed(connection, cm_sandbox, "Renamed Person")
 
     run_inline(connection)  # within the day: the date-filtered read cannot see the edit
-    assert membership_in_sf(sf_sandbox, list_id, email)["Subscriber_Name__c"] == member["Name"]
+    assert membership_in_sf(sf_sandbox, list_id, email)["Subscriber_Name__c"] == old_name
 
     make_reread_due(list_id)
     run = run_inline(connection)
@@ -73,31 +79,15 @@ def test_an_edited_name_arrives_with_the_daily_reread_and_nothing_else_is_writte
 
 
 def test_rereads_can_be_turned_off(connection, cm_sandbox, sf_sandbox, settings):
-    cm = cm_client(cm_sandbox)
-    run_inline(connection)
-    list_id, member = an_old_active_member(cm, connection)
-    email = member["EmailAddress"]
-    cm.update_subscriber(
-        list_id,
-        email,
-        {"EmailAddress": email, "Name": "Quietly Renamed", "ConsentToTrack": "Unchanged"},
-    )
+    list_id, email, old_name = synced_then_renamed(connection, cm_sandbox, "Quietly Renamed")
     make_reread_due(list_id, hours=24 * 7)
     settings.CMSYNC_RESYNC_ACTIVE_HOURS = 0
     run_inline(connection)
-    assert membership_in_sf(sf_sandbox, list_id, email)["Subscriber_Name__c"] == member["Name"]
+    assert membership_in_sf(sf_sandbox, list_id, email)["Subscriber_Name__c"] == old_name
 
 
 def test_a_failed_write_keeps_the_reread_due(connection, cm_sandbox, sf_sandbox):
-    cm = cm_client(cm_sandbox)
-    run_inline(connection)
-    list_id, member = an_old_active_member(cm, connection)
-    email = member["EmailAddress"]
-    cm.update_subscriber(
-        list_id,
-        email,
-        {"EmailAddress": email, "Name": "Renamed Later", "ConsentToTrack": "Unchanged"},
-    )
+    list_id, email, old_name = synced_then_renamed(connection, cm_sandbox, "Renamed Later")
     make_reread_due(list_id)
     sf_sandbox.set_faults("503:x100@composite.sobjects.upsert")
     run_inline(connection)
