@@ -52,9 +52,6 @@ CM_VALUE_LIMIT = 250
 FAILURES_KEPT = 200
 PREVIEW_ROWS = 5
 CHANGE_STAMP = "LastModifiedDate"
-# Beyond this many rows stamped the same second, a standing mapping's check counts only later
-# seconds (an Id list that long would not fit a query); the job's overlap still re-reads them.
-SAME_SECOND_IDS = 200
 # Endpoint names of the Campaign Monitor calls an import makes (the rest are Salesforce's).
 CM_ENDPOINTS = ("subscribers", "lists", "clients")
 OUTBOUND_DISABLED = (
@@ -298,7 +295,7 @@ def _note_change(job: ImportJob, row: dict[str, Any]) -> None:
         return
     if job.newest_change is None or changed > job.newest_change:
         job.newest_change, job.newest_ids = changed, [row.get("Id")]
-    elif changed == job.newest_change and len(job.newest_ids) <= SAME_SECOND_IDS:
+    elif changed == job.newest_change and len(job.newest_ids) <= standing.SAME_SECOND_IDS:
         job.newest_ids.append(row.get("Id"))
 
 

@@ -23,7 +23,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from maintenance.services import record_changes, record_message
-from sync.clients.errors import ApiError
+from sync.clients.errors import ApiError, NotFound
 from sync.models import ACTIVE_STATUSES, ImportJob, RunStatus, StandingMapping, SyncOptions
 from sync.services.api import salesforce_client
 from sync.services.import_sources import Changes, ImportSource, SourceNotFound, count_changed
@@ -31,6 +31,10 @@ from sync.services.import_sources import Changes, ImportSource, SourceNotFound, 
 logger = logging.getLogger(__name__)
 
 AUDIT_AREA = "Field mappings"
+JOB_NAME = "field mappings"
+# Beyond this many rows stamped the same second, a check counts only later seconds (an Id list
+# that long would not fit a query).
+SAME_SECOND_IDS = 200
 # With no row in the view, the first cursor is the import's start less this (clock skew).
 CLOCK_MARGIN = dt.timedelta(minutes=5)
 
@@ -132,12 +136,15 @@ def _check(mapping: StandingMapping, *, enqueue: bool) -> ImportJob | None:
         try:
             with salesforce_client(mapping.connection) as sf:
                 changed = count_changed(sf, _source(mapping), since)
-        except (ApiError, SourceNotFound) as exc:
+        except (NotFound, SourceNotFound) as exc:
+            _pause_gone(mapping, exc)
+            return None
+        except ApiError as exc:
             record_message(
-                job="field mappings",
+                job=JOB_NAME,
                 message=f"Could not check {mapping} for changes; the next run tries again.",
                 details=str(exc),
-                support_code="CMS-400" if isinstance(exc, SourceNotFound) else "CMS-230",
+                support_code="CMS-230",
                 client_name=mapping.cm_client.name,
             )
             return None
@@ -145,6 +152,19 @@ def _check(mapping: StandingMapping, *, enqueue: bool) -> ImportJob | None:
         if not changed:
             return None
     return _start_job(mapping, enqueue=enqueue)
+
+
+def _pause_gone(mapping: StandingMapping, exc: Exception) -> None:
+    """The list view is gone: pause the mapping (one message, not one every 15 minutes)."""
+    StandingMapping.objects.filter(pk=mapping.pk).update(active=False)
+    record_message(
+        job=JOB_NAME,
+        message=f"{mapping} is paused: Salesforce no longer has that list view. Delete the "
+        "mapping, or import from another view with Keep in step.",
+        details=str(exc),
+        support_code="CMS-400",
+        client_name=mapping.cm_client.name,
+    )
 
 
 def changes_of(mapping: StandingMapping) -> Changes | None:
@@ -180,8 +200,6 @@ def _start_job(mapping: StandingMapping, *, enqueue: bool) -> ImportJob:
 
 def _sent(mapping: StandingMapping) -> list[str] | None:
     """The rows to leave out of the check; None when too many share the cursor's second."""
-    from sync.services.imports import SAME_SECOND_IDS
-
     ids = [i for i in mapping.cursor_ids if i]
     return ids if len(ids) <= SAME_SECOND_IDS else None
 

@@ -6,7 +6,7 @@ import datetime as dt
 
 import pytest
 
-from maintenance.models import AuditEntry
+from maintenance.models import AuditEntry, MaintenanceMessage
 from sync.models import ImportJob, RunStatus, StandingMapping
 from sync.services import imports, standing
 from sync.services.api import salesforce_client
@@ -178,3 +178,16 @@ def test_the_change_filter_leaves_out_rows_sent_with_the_cursors_stamp():
         "(LastModifiedDate >= 2026-11-27T15:00:05Z OR (LastModifiedDate >= 2026-11-27T15:00:04Z"
         " AND Id NOT IN ('003A', '003B')))"
     )
+
+
+def test_a_list_view_that_is_gone_pauses_its_mapping_once(connection, cm_sandbox, sf_sandbox):
+    cm = cm_client(cm_sandbox)
+    kept_import(connection, cm)
+    mapping = StandingMapping.objects.get()
+    del sf_sandbox.app.list_views[mapping.source_id]
+    assert run_mappings() == []
+    assert run_mappings() == []
+    assert not StandingMapping.objects.get().active
+    [message] = MaintenanceMessage.objects.filter(job="field mappings")
+    assert message.support_code == "CMS-400"
+    assert "no longer has that list view" in message.message
