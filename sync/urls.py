@@ -1,4 +1,4 @@
-from django.urls import path, re_path
+from django.urls import path
 
 from . import views, views_settings
 
@@ -104,8 +104,8 @@ urlpatterns += [
         views_import.import_run_again,
         name="sync-import-run-again",
     ),
-    re_path(
-        r"^sync/import/mappings/(?P<mapping_id>[0-9]+)/(?P<action>pause|resume|delete)/$",
+    path(
+        "sync/import/mappings/<int:mapping_id>/<slug:action>/",
         views_import.standing_mapping_action,
         name="sync-standing-mapping",
     ),

@@ -13,7 +13,7 @@ from urllib.parse import urlencode
 
 from django.contrib import messages
 from django.core.paginator import Paginator
-from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
@@ -28,6 +28,7 @@ from sync.services.import_sources import available_sources, source_fields
 from sync.services.status import get_connection
 
 PAGE_SIZE = 25
+MAPPING_ACTIONS = ("pause", "resume", "delete")
 UNREACHABLE = (
     "Salesforce or Campaign Monitor could not be reached to list what can be imported: {}. "
     "Try again in a minute."
@@ -210,8 +211,10 @@ def import_run_again(request: HttpRequest, job_id: int) -> HttpResponse:
 
 
 @require_POST
-def standing_mapping_action(request: HttpRequest, mapping_id: str, action: str) -> HttpResponse:
+def standing_mapping_action(request: HttpRequest, mapping_id: int, action: str) -> HttpResponse:
     """Pause, resume or delete a standing field mapping (audited)."""
+    if action not in MAPPING_ACTIONS:
+        raise Http404("No such action")
     mapping = get_object_or_404(StandingMapping, pk=mapping_id)
     if action == "delete":
         standing.delete(mapping, request.user)
