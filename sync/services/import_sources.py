@@ -12,7 +12,7 @@ from __future__ import annotations
 import datetime as dt
 import re
 from collections.abc import Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from itertools import islice
 from typing import Any
 
@@ -92,17 +92,6 @@ class SourceRows:
     rows: Iterator[dict[str, Any]]
     total: int | None
     warning: str = ""
-    fields: list[SourceField] = field(default_factory=list)
-
-
-def parse_source_key(key: str) -> tuple[str, str, str]:
-    """``(kind, sobject, id)`` from a source key; ValueError if it is not one."""
-    parts = (key or "").split(":")
-    if len(parts) == 3 and parts[0] == "listview" and parts[1] in LIST_VIEW_OBJECTS and parts[2]:
-        return "listview", parts[1], parts[2]
-    if len(parts) == 2 and parts[0] == "report" and parts[1]:
-        return "report", "", parts[1]
-    raise ValueError("not a list view or report of this org")
 
 
 def available_sources(sf: SalesforceClient) -> list[ImportSource]:
@@ -118,17 +107,6 @@ def available_sources(sf: SalesforceClient) -> list[ImportSource]:
         for row in sf.query_iter(TABULAR_REPORTS)
     ]
     return sources
-
-
-def find_source(sf: SalesforceClient, key: str) -> ImportSource:
-    try:
-        kind, sobject, source_id = parse_source_key(key)
-    except ValueError as exc:
-        raise SourceNotFound(str(exc)) from None
-    for source in available_sources(sf):
-        if (source.kind, source.sobject, source.source_id) == (kind, sobject, source_id):
-            return source
-    raise SourceNotFound("that list view or report no longer exists in Salesforce")
 
 
 def source_fields(sf: SalesforceClient, source: ImportSource) -> list[SourceField]:

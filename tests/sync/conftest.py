@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+from sync.clients.campaign_monitor import CampaignMonitorClient
 from sync.clients.salesforce import password_grant
 from sync.models import Connection, SyncOptions
 from sync.services.connect import connect_campaign_monitor, connect_salesforce
@@ -47,3 +48,10 @@ def set_options(connection: Connection, **values) -> SyncOptions:
         setattr(options, name, value)
     options.save()
     return options
+
+
+def cm_client(cm_sandbox) -> CampaignMonitorClient:
+    """The project's CM client on the demo account, for reading what landed in CM."""
+    return CampaignMonitorClient(
+        cm_sandbox.api_key, base_url=cm_sandbox.api_base, ca_bundle=cm_sandbox.ca_file
+    )

@@ -11,20 +11,13 @@ import pytest
 from django.utils import timezone
 
 from maintenance.models import MaintenanceMessage
-from sync.clients.campaign_monitor import CampaignMonitorClient
 from sync.models import ImportJob, RunStatus
 from sync.services import imports
 from sync.services.api import salesforce_client
 from sync.services.import_sources import ImportSource, available_sources
-from tests.sync.conftest import set_options
+from tests.sync.conftest import cm_client, set_options
 
 pytestmark = pytest.mark.django_db(transaction=True)
-
-
-def cm_client(cm_sandbox) -> CampaignMonitorClient:
-    return CampaignMonitorClient(
-        cm_sandbox.api_key, base_url=cm_sandbox.api_base, ca_bundle=cm_sandbox.ca_file
-    )
 
 
 def source_named(connection, label: str) -> ImportSource:

@@ -7,20 +7,14 @@ import datetime as dt
 import pytest
 from django.utils import timezone
 
-from sync.clients.campaign_monitor import CampaignMonitorClient, make_subscriber
+from sync.clients.campaign_monitor import make_subscriber
 from sync.clients.salesforce_schema import SUBSCRIBER_OBJECT, SUPPRESSION_OBJECT, TRACKING_OBJECT
 from sync.models import ConsentChange, ConsentSource, RunStatus
 from sync.services.optout import run_optout_batch
 from sync.services.runs import run_inline
-from tests.sync.conftest import set_options
+from tests.sync.conftest import cm_client, set_options
 
 pytestmark = pytest.mark.django_db(transaction=True)
-
-
-def cm_client(cm_sandbox) -> CampaignMonitorClient:
-    return CampaignMonitorClient(
-        cm_sandbox.api_key, base_url=cm_sandbox.api_base, ca_bundle=cm_sandbox.ca_file
-    )
 
 
 def lists_by_name(cm, connection, client_name):

@@ -10,7 +10,7 @@ from django.db import connection as db_connection
 from django.utils import timezone
 
 from maintenance.models import MaintenanceMessage
-from sync.clients.campaign_monitor import CampaignMonitorClient, make_subscriber
+from sync.clients.campaign_monitor import make_subscriber
 from sync.clients.salesforce_schema import (
     CAMPAIGN_OBJECT,
     CLIENT_OBJECT,
@@ -22,14 +22,9 @@ from sync.engine import records
 from sync.models import FullSyncState, RecordRejection, RunKind, RunStatus, SyncRun
 from sync.services import runs
 from sync.services.runs import request_run, run_inline
+from tests.sync.conftest import cm_client
 
 pytestmark = pytest.mark.django_db(transaction=True)
-
-
-def cm_client(cm_sandbox) -> CampaignMonitorClient:
-    return CampaignMonitorClient(
-        cm_sandbox.api_key, base_url=cm_sandbox.api_base, ca_bundle=cm_sandbox.ca_file
-    )
 
 
 def expected_state(cm_sandbox, days=180, types=None) -> dict[str, set[str]]:

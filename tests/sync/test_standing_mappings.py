@@ -10,11 +10,10 @@ from maintenance.models import AuditEntry, MaintenanceMessage
 from sync.models import ImportJob, RunStatus, StandingMapping
 from sync.services import imports, standing
 from sync.services.api import salesforce_client
-from tests.sync.conftest import set_options
+from tests.sync.conftest import cm_client, set_options
 from tests.sync.test_import_wizard import (
     active_members,
     add_contacts,
-    cm_client,
     new_list,
     source_named,
 )

@@ -11,18 +11,12 @@ import datetime as dt
 import pytest
 from django.utils import timezone
 
-from sync.clients.campaign_monitor import CampaignMonitorClient
 from sync.clients.salesforce_schema import SUBSCRIBER_OBJECT
 from sync.models import RunStatus, SyncCursor
 from sync.services.runs import run_inline
+from tests.sync.conftest import cm_client
 
 pytestmark = pytest.mark.django_db(transaction=True)
-
-
-def cm_client(cm_sandbox) -> CampaignMonitorClient:
-    return CampaignMonitorClient(
-        cm_sandbox.api_key, base_url=cm_sandbox.api_base, ca_bundle=cm_sandbox.ca_file
-    )
 
 
 def an_old_active_member(cm, connection):
