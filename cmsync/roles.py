@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from functools import wraps
+from typing import Any
 
 from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest, HttpResponse
@@ -12,6 +14,7 @@ SUPPORT_GROUP = "Support"
 _SAFE_METHODS = {"GET", "HEAD", "OPTIONS"}
 # Signing out is not a change to cmsync, so read-only users may POST to it.
 _ALWAYS_ALLOWED_PATHS = {"/accounts/logout/"}
+READ_ONLY_MESSAGE = "Your role may read this console but not change it."
 
 
 def can_change(user) -> bool:
@@ -21,6 +24,21 @@ def can_change(user) -> bool:
     if user.is_superuser:
         return True
     return user.groups.filter(name=ADMIN_GROUP).exists()
+
+
+View = Callable[..., HttpResponse]
+
+
+def admin_required(view: View) -> View:
+    """Refuse anyone who may not change the console (the middleware does too, for POSTs)."""
+
+    @wraps(view)
+    def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        if not can_change(request.user):
+            raise PermissionDenied(READ_ONLY_MESSAGE)
+        return view(request, *args, **kwargs)
+
+    return wrapper
 
 
 class ReadOnlySupportMiddleware:
@@ -36,7 +54,7 @@ class ReadOnlySupportMiddleware:
             and request.path not in _ALWAYS_ALLOWED_PATHS
             and not can_change(request.user)
         ):
-            raise PermissionDenied("Your role may read this console but not change it.")
+            raise PermissionDenied(READ_ONLY_MESSAGE)
         return self.get_response(request)
 
 

@@ -267,7 +267,7 @@ def test_no_email_type_with_days_is_refused(admin_client, connection):
 
 
 def test_form_normalises_days_and_types():
-    from sync.forms_storage import TrackingHistoryForm
+    from sync.forms.storage import TrackingHistoryForm
 
     form = TrackingHistoryForm(
         {"days_to_keep": " 0090 ", "email_types_to_keep": ["Clicked", "Sent", "Clicked"]}

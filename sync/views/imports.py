@@ -20,7 +20,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 
 from cmsync.roles import can_change
 from sync.clients.errors import ApiError
-from sync.forms_import import FieldMappingForm, ImportStartForm
+from sync.forms.imports import FieldMappingForm, ImportStartForm
 from sync.models import Connection, ImportJob, StandingMapping, SyncOptions
 from sync.services import imports, standing
 from sync.services.api import campaign_monitor_client, salesforce_client

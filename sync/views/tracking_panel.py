@@ -13,7 +13,7 @@ from django.shortcuts import render
 from django.views.decorators.clickjacking import xframe_options_exempt
 from django.views.decorators.http import require_GET
 
-from sync.forms_options import EmailLookupForm
+from sync.forms.options import EmailLookupForm
 from sync.models import Connection
 from sync.services.status import get_connection
 from sync.services.tracking_panel import TrackingPanel, tracking_panel

@@ -16,7 +16,7 @@ from django.shortcuts import redirect, render
 from django.views.decorators.http import require_GET, require_http_methods
 
 from cmsync.roles import can_change
-from sync.forms_options import INTEGRATION_PERMISSION_SET, EmailLookupForm, GeneralOptionsForm
+from sync.forms.options import INTEGRATION_PERMISSION_SET, EmailLookupForm, GeneralOptionsForm
 from sync.models import Connection, ConsentChange
 from sync.services.options import current_options, option_label, update_options
 from sync.services.status import get_connection

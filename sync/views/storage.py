@@ -7,34 +7,19 @@ other POST, and the POST views check again). Views validate a form and call a se
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from functools import wraps
 from typing import Any
 
 from django.contrib import messages
-from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_GET, require_POST
 
-from cmsync.roles import can_change
-from sync.forms_storage import CampaignMemberAggregatesForm, TrackingHistoryForm
+from cmsync.roles import admin_required, can_change
+from sync.forms.storage import CampaignMemberAggregatesForm, TrackingHistoryForm
 from sync.models import Connection, EmailType, SyncOptions
 from sync.services import storage
 from sync.services.retention import describe_setting
 from sync.services.status import get_connection
-
-View = Callable[..., HttpResponse]
-
-
-def _admin_required(view: View) -> View:
-    @wraps(view)
-    def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
-        if not can_change(request.user):
-            raise PermissionDenied("Your role may read this console but not change it.")
-        return view(request, *args, **kwargs)
-
-    return wrapper
 
 
 @require_GET
@@ -77,7 +62,7 @@ def _connection_or_redirect(request: HttpRequest) -> Connection | None:
 
 
 @require_POST
-@_admin_required
+@admin_required
 def save_tracking_history(request: HttpRequest) -> HttpResponse:
     connection = _connection_or_redirect(request)
     if connection is None:
@@ -126,7 +111,7 @@ def _confirm(
 
 
 @require_POST
-@_admin_required
+@admin_required
 def save_campaign_member_aggregates(request: HttpRequest) -> HttpResponse:
     connection = _connection_or_redirect(request)
     if connection is None:
