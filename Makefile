@@ -29,11 +29,13 @@ run: $(STAMP)
 	@echo "The demo connects itself to the sandbox (Campaign Monitor :8701, Salesforce :8702) once it is up."
 	$(BIN)/honcho start -f Procfile
 
+# pytest runs through scripts/ensure_chromium: it installs Debian's chromium when it may, else the
+# browser tests skip with one line saying why and how to fix it.
 test: $(STAMP)
 	$(BIN)/python manage.py makemigrations --check --dry-run
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
-	$(BIN)/pytest
+	scripts/ensure_chromium $(BIN)/pytest
 
 lint: $(STAMP)
 	$(BIN)/ruff check .
