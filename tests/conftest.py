@@ -1,4 +1,9 @@
-"""The project's Campaign Monitor client pointed at the in-process CM sandbox."""
+"""Fixtures shared by the test tree (the personas and the sandboxes are in the root conftest.py).
+
+``cm`` is the project's Campaign Monitor client on the in-process CM sandbox: the client's
+contract tests (tests/campaign_monitor) use it, and so do sandbox tests that look at the
+sandbox through it (tests/sandbox/cm). Modules that want raw HTTP define their own ``cm``.
+"""
 
 from __future__ import annotations
 
