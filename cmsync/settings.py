@@ -73,8 +73,12 @@ INSTALLED_APPS = [
     "sms",
     "maintenance",
     "billing",
-    "sandbox",
 ]
+# The sandbox (local stand-ins for the CM and SF APIs) is a development and test tool, not part
+# of the product: installed with DEBUG, and with DEBUG=0 only when asked for (a benchmark).
+CMSYNC_SANDBOX = env_bool("CMSYNC_SANDBOX", False)
+if DEBUG or CMSYNC_SANDBOX:
+    INSTALLED_APPS.append("sandbox")
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",

@@ -64,18 +64,53 @@ def test_email_url_becomes_smtp_settings():
     assert email_settings_from_url("smtp+ssl://smtp.example.com")["EMAIL_PORT"] == 465
 
 
-def _manage(tmp_path, *args, **env):
-    dropped = {"DATABASE_URL", "REDIS_URL", "DEBUG", "DJANGO_ALLOW_ASYNC_UNSAFE"}
+def _clean_env(tmp_path, **env) -> dict[str, str]:
+    dropped = {"DATABASE_URL", "REDIS_URL", "DEBUG", "CMSYNC_SANDBOX", "DJANGO_ALLOW_ASYNC_UNSAFE"}
     base = {k: v for k, v in os.environ.items() if k not in dropped}
     base.update(CMSYNC_VAR_DIR=str(tmp_path), **env)
+    return base
+
+
+def _manage(tmp_path, *args, **env):
     return subprocess.run(
         [sys.executable, "manage.py", *args],
         cwd=ROOT,
-        env=base,
+        env=_clean_env(tmp_path, **env),
         capture_output=True,
         text=True,
         timeout=120,
     )
+
+
+def _production_secrets() -> dict[str, str]:
+    return {
+        "SECRET_KEY": "k" * 20 + "9f3b0c1d2e5a7b8c9d0e1f2a3b4c5d6e7f8a9b0c",
+        "FIELD_ENCRYPTION_KEY": Fernet.generate_key().decode(),
+    }
+
+
+@pytest.mark.parametrize(
+    ("env", "installed"),
+    [
+        ({"DEBUG": "0"}, False),
+        ({"DEBUG": "0", "CMSYNC_SANDBOX": "0"}, False),
+        ({"DEBUG": "0", "CMSYNC_SANDBOX": "1"}, True),
+        ({}, True),  # DEBUG defaults to 1
+        ({"DEBUG": "1"}, True),
+    ],
+)
+def test_the_sandbox_app_is_installed_only_with_debug_or_cmsync_sandbox(tmp_path, env, installed):
+    code = "import cmsync.settings as s; print('sandbox' in s.INSTALLED_APPS)"
+    result = subprocess.run(
+        [sys.executable, "-c", code],
+        cwd=ROOT,
+        env=_clean_env(tmp_path, **_production_secrets(), **env),
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == str(installed)
 
 
 @pytest.mark.parametrize(
@@ -122,8 +157,7 @@ def test_production_mode_passes_deploy_checks(tmp_path):
         "--fail-level",
         "WARNING",
         DEBUG="0",
-        SECRET_KEY="k" * 20 + "9f3b0c1d2e5a7b8c9d0e1f2a3b4c5d6e7f8a9b0c",
-        FIELD_ENCRYPTION_KEY=Fernet.generate_key().decode(),
+        **_production_secrets(),
     )
     assert result.returncode == 0, result.stdout + result.stderr
     assert "no issues" in result.stdout

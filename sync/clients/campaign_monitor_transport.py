@@ -7,11 +7,11 @@ it knows nothing about individual endpoints. Retry policy, in one place:
   timeouts, HTTP 429 (honouring ``Retry-After``) and 5xx. Never other 4xx.
 - Every HTTP attempt is counted in ``calls`` under the endpoint's name, retries and token
   refreshes included, because each one spends the account's API budget.
-- Calls marked ``retry_ambiguous=False`` (creates, campaign send, OAuth token grants) are only
+- Calls marked ``retry_ambiguous=False`` (creates, OAuth token grants) are only
   retried when CM surely did not act: the connection was never established, or CM answered
   429/503. After a dropped connection, a read timeout or a 500 such a call raises
   :class:`TransientError` saying the outcome is unknown, so nothing is created or sent twice.
-  Subscriber add/import/update, unsubscribe and suppress are upserts keyed by email address, so
+  Subscriber add/import, unsubscribe and suppress are upserts keyed by email address, so
   repeating them is harmless and they retry on everything transient.
 - An OAuth access token that CM reports expired (401 Code 121) is refreshed once per call, the
   new tokens go to ``on_token_refresh`` and the call is repeated.

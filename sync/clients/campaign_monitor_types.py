@@ -64,7 +64,7 @@ class ImportFailure:
 
 @dataclass
 class ImportResult:
-    """Outcome of one import call, or of several merged by ``import_in_batches``.
+    """Outcome of one import call.
 
     A partial failure (CM answers HTTP 400 with Code 210) is still a result, not an exception:
     ``failures`` lists each refused address with CM's own code and message.
@@ -75,7 +75,6 @@ class ImportResult:
     total_new_subscribers: int = 0
     duplicate_emails: list[str] = field(default_factory=list)
     failures: list[ImportFailure] = field(default_factory=list)
-    batches: int = 1
 
     @property
     def ok(self) -> bool:
@@ -103,16 +102,6 @@ class ImportResult:
                 for item in data.get("FailureDetails") or []
             ],
         )
-
-    def merge(self, other: ImportResult) -> ImportResult:
-        """Add another batch's numbers to this one (in place) and return self."""
-        self.total_unique_emails_submitted += other.total_unique_emails_submitted
-        self.total_existing_subscribers += other.total_existing_subscribers
-        self.total_new_subscribers += other.total_new_subscribers
-        self.duplicate_emails.extend(other.duplicate_emails)
-        self.failures.extend(other.failures)
-        self.batches += other.batches
-        return self
 
 
 def format_cm_date(value: date | datetime | str | None) -> str | None:

@@ -75,7 +75,7 @@ def test_unknown_ids_are_not_found_with_cm_code(cm_sandbox):
     unknown = "0" * 32
     cases = [
         (lambda: client.get_list(unknown), 101, "lists.details"),
-        (lambda: list(client.iter_active_subscribers(unknown)), 101, "lists.active"),
+        (lambda: list(client.iter_subscribers(unknown, "active")), 101, "lists.active"),
         (lambda: client.get_lists(unknown), 102, "clients.lists"),
         (lambda: client.get_campaign_summary(unknown), 301, "campaigns.summary"),
     ]

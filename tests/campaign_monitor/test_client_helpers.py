@@ -76,13 +76,13 @@ def test_import_over_limit_raises_before_any_call():
 def test_paged_methods_reject_bad_pagesize_at_call_time(pagesize):
     client = offline_client()
     with pytest.raises(ValueError, match="pagesize"):
-        client.iter_active_subscribers("list", pagesize=pagesize)
+        client.iter_subscribers("list", "active", pagesize=pagesize)
     assert client.calls.total == 0
 
 
 def test_paged_methods_are_lazy():
     client = offline_client()
-    client.iter_campaign_opens("campaign", date=date(2024, 1, 1))
+    client.iter_campaign_events("campaign", "opens", date=date(2024, 1, 1))
     client.iter_sent_campaigns("client", sent_from="2024-01-01")
     assert client.calls.total == 0
 
@@ -141,7 +141,7 @@ def test_make_subscriber_builds_cm_shape():
         make_subscriber("a@example.com", consent_to_track="maybe")
 
 
-def test_import_result_parses_partial_failure_and_merges():
+def test_import_result_parses_partial_failure():
     first = ImportResult.from_response(
         {
             "TotalUniqueEmailsSubmitted": 3,
@@ -156,12 +156,7 @@ def test_import_result_parses_partial_failure_and_merges():
     assert not first.ok
     assert first.failed_emails == ["example+1@example"]
     assert first.failures[0].code == 1
-    total = ImportResult(batches=0).merge(first).merge(ImportResult(total_new_subscribers=4))
-    assert (total.batches, total.total_new_subscribers, total.total_unique_emails_submitted) == (
-        2,
-        4,
-        3,
-    )
+    assert (first.total_unique_emails_submitted, first.total_existing_subscribers) == (3, 2)
 
 
 def test_authorize_url_carries_the_web_flow_parameters():

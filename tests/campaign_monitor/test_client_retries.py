@@ -68,7 +68,7 @@ def test_429_honours_retry_after(cm_sandbox, setup):
     sleeps = Sleeps()
     client = make_client(cm_sandbox, sleeps)
 
-    subscribers = list(client.iter_active_subscribers(setup["list_id"]))
+    subscribers = list(client.iter_subscribers(setup["list_id"], "active"))
 
     assert subscribers
     assert sleeps == [3.0]
@@ -99,10 +99,10 @@ def test_slow_answer_times_out_and_is_retried(cm_sandbox, setup):
 
 def test_fault_midway_through_paging_is_retried_without_losing_rows(cm_sandbox, setup):
     client = make_client(cm_sandbox)
-    expected = [s["EmailAddress"] for s in client.iter_active_subscribers(setup["list_id"])]
+    expected = [s["EmailAddress"] for s in client.iter_subscribers(setup["list_id"], "active")]
     assert len(expected) > 10
     cm_sandbox.reset_stats()
-    walk = client.iter_active_subscribers(setup["list_id"], pagesize=10)
+    walk = client.iter_subscribers(setup["list_id"], "active", pagesize=10)
     first = next(walk)
     cm_sandbox.set_faults("503:x1@lists.active,drop:x1@lists.active")
     rows = [first["EmailAddress"]] + [s["EmailAddress"] for s in walk]
@@ -125,7 +125,7 @@ def test_permanent_4xx_is_not_retried(cm_sandbox, setup):
 def test_bad_order_field_is_a_permanent_error_after_one_call(cm_sandbox, setup):
     client = make_client(cm_sandbox)
     with pytest.raises(PermanentError) as caught:
-        list(client.iter_active_subscribers(setup["list_id"], order_field="shoe-size"))
+        list(client.iter_subscribers(setup["list_id"], "active", order_field="shoe-size"))
     assert caught.value.code == 802
     assert cm_sandbox.stats() == {"lists.active": 1}
 
@@ -171,42 +171,34 @@ def test_upserts_are_retried_after_a_drop(cm_sandbox, setup):
     assert cm_sandbox.stats() == {"subscribers.import": 2}
 
 
+HOOK_URL = "https://127.0.0.1:9/hooks/cm"
+
+
 def test_creates_are_not_repeated_after_an_ambiguous_drop(cm_sandbox, setup):
-    cm_sandbox.set_faults("drop:x1@lists.create")
+    cm_sandbox.set_faults("drop:x1@lists.webhooks.create")
     client = make_client(cm_sandbox)
     with pytest.raises(TransientError) as caught:
-        client.create_list(setup["client_id"], "Maybe created")
+        client.create_webhook(setup["list_id"], ["Subscribe"], HOOK_URL)
     assert "outcome unknown" in str(caught.value)
-    assert cm_sandbox.stats() == {"lists.create": 1}
+    assert cm_sandbox.stats() == {"lists.webhooks.create": 1}
+
+
+def test_creates_are_not_repeated_after_a_500(cm_sandbox, setup):
+    cm_sandbox.set_faults("500:x1@lists.webhooks.create")
+    client = make_client(cm_sandbox)
+    with pytest.raises(TransientError) as caught:
+        client.create_webhook(setup["list_id"], ["Subscribe"], HOOK_URL)
+    assert caught.value.status == 500
+    assert "outcome unknown" in str(caught.value)
+    assert cm_sandbox.stats() == {"lists.webhooks.create": 1}
 
 
 def test_creates_are_retried_when_cm_surely_did_nothing(cm_sandbox, setup):
-    cm_sandbox.set_faults("503:x1@lists.create,429:x1@lists.create")
+    cm_sandbox.set_faults("503:x1@lists.webhooks.create,429:x1@lists.webhooks.create")
     client = make_client(cm_sandbox, backoff_cap=0.05)
-    list_id = client.create_list(setup["client_id"], "Created after refusals")
-    assert client.get_list(list_id)["Title"] == "Created after refusals"
-    assert cm_sandbox.stats()["lists.create"] == 3
-
-
-def test_campaign_send_is_not_repeated_after_a_500(cm_sandbox, setup):
-    client = make_client(cm_sandbox)
-    campaign_id = client.create_campaign(
-        setup["client_id"],
-        name="Once only",
-        subject="Once",
-        from_name="Harbour Lane",
-        from_email="news@harbourlane.example",
-        reply_to="hello@harbourlane.example",
-        html_url="https://www.harbourlane.example/email.html",
-        list_ids=[setup["list_id"]],
-    )
-    cm_sandbox.reset_stats()
-    cm_sandbox.set_faults("500:x1@campaigns.send")
-    with pytest.raises(TransientError) as caught:
-        client.send_campaign(campaign_id, "owner@harbourlane.example")
-    assert caught.value.status == 500
-    assert "outcome unknown" in str(caught.value)
-    assert cm_sandbox.stats() == {"campaigns.send": 1}
+    hook_id = client.create_webhook(setup["list_id"], ["Subscribe"], HOOK_URL)
+    assert [h["WebhookID"] for h in client.get_webhooks(setup["list_id"])] == [hook_id]
+    assert cm_sandbox.stats()["lists.webhooks.create"] == 3
 
 
 def test_call_counts_match_the_sandbox_per_endpoint(cm_sandbox, setup):
@@ -217,9 +209,9 @@ def test_call_counts_match_the_sandbox_per_endpoint(cm_sandbox, setup):
 
     client.get_clients()
     client.get_lists(setup["client_id"])
-    list(client.iter_active_subscribers(setup["list_id"], pagesize=10))
+    list(client.iter_subscribers(setup["list_id"], "active", pagesize=10))
     campaign = next(other.iter_sent_campaigns(setup["client_id"]))
-    list(other.iter_campaign_opens(campaign["CampaignID"], pagesize=10))
+    list(other.iter_campaign_events(campaign["CampaignID"], "opens", pagesize=10))
     with pytest.raises(PermanentError):
         other.unsuppress(setup["client_id"], "nobody@example.com")
 

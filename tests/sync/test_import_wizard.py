@@ -15,6 +15,7 @@ from sync.models import ImportJob, RunStatus
 from sync.services import imports
 from sync.services.api import salesforce_client
 from sync.services.import_sources import ImportSource, available_sources
+from tests.conftest import create_custom_field, create_list
 from tests.sync.conftest import cm_client, set_options
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -25,15 +26,16 @@ def source_named(connection, label: str) -> ImportSource:
         return next(s for s in available_sources(sf) if s.label == label)
 
 
-def new_list(connection, cm, title="Imported people", fields=(), keep_suppression=False):
+def new_list(connection, cm_sandbox, title="Imported people", fields=(), keep_suppression=False):
     """A fresh list of the first client; its suppression list is emptied unless kept (the
     demo client suppresses a few Contacts' addresses)."""
     client = connection.clients.order_by("name").first()
     if not keep_suppression:
+        cm = cm_client(cm_sandbox)
         for address in suppressed_in(cm, client):
             cm.unsuppress(client.cm_client_id, address)
-    list_id = cm.create_list(client.cm_client_id, title)
-    keys = {name: cm.create_custom_field(list_id, name, kind) for name, kind in fields}
+    list_id = create_list(cm_sandbox, client.cm_client_id, title)
+    keys = {name: create_custom_field(cm_sandbox, list_id, name, kind) for name, kind in fields}
     return imports.DestinationList(client, list_id, title), keys
 
 
@@ -52,7 +54,7 @@ def run(
 
 
 def active_members(cm, list_id) -> dict[str, dict]:
-    return {row["EmailAddress"].lower(): row for row in cm.iter_active_subscribers(list_id)}
+    return {row["EmailAddress"].lower(): row for row in cm.iter_subscribers(list_id, "active")}
 
 
 def suppressed_in(cm, client) -> set[str]:
@@ -88,7 +90,7 @@ def test_list_view_lands_every_contact_with_name_and_mapped_field(
         [{"LastName": "Away", "Email": "away.person@example.org", "HasOptedOutOfEmail": True}],
     )
     destination, keys = new_list(
-        connection, cm, fields=[("Job title", "Text")], keep_suppression=True
+        connection, cm_sandbox, fields=[("Job title", "Text")], keep_suppression=True
     )
     job = run(
         connection,
@@ -135,7 +137,7 @@ def test_an_address_opted_out_on_a_lead_is_not_imported_from_contacts(
             ],
         )
     cm = cm_client(cm_sandbox)
-    destination, _ = new_list(connection, cm)
+    destination, _ = new_list(connection, cm_sandbox)
     job = run(connection, source_named(connection, "All Contacts"), destination)
     assert job.status == RunStatus.SUCCEEDED
     assert "twin.person@example.org" not in active_members(cm, destination.list_id)
@@ -143,7 +145,7 @@ def test_an_address_opted_out_on_a_lead_is_not_imported_from_contacts(
 
 def test_running_an_import_again_adds_nobody_twice(connection, cm_sandbox):
     cm = cm_client(cm_sandbox)
-    destination, _ = new_list(connection, cm)
+    destination, _ = new_list(connection, cm_sandbox)
     source = source_named(connection, "All Contacts")
     first = run(connection, source, destination)
     again = imports.execute_import(imports.run_again(first, None, enqueue=False).pk)
@@ -156,7 +158,7 @@ def test_running_an_import_again_adds_nobody_twice(connection, cm_sandbox):
 
 def test_report_source_joins_first_and_last_name(connection, cm_sandbox, sf_sandbox):
     cm = cm_client(cm_sandbox)
-    destination, _ = new_list(connection, cm)
+    destination, _ = new_list(connection, cm_sandbox)
     job = run(
         connection,
         source_named(connection, "Newsletter Contacts"),
@@ -203,7 +205,7 @@ def test_journeys_start_only_when_the_option_is_on(connection, cm_sandbox):
 
 def test_addresses_cm_refuses_are_listed_and_the_rest_lands(connection, cm_sandbox, sf_sandbox):
     cm = cm_client(cm_sandbox)
-    destination, _ = new_list(connection, cm)
+    destination, _ = new_list(connection, cm_sandbox)
     add_contacts(connection, [{"LastName": "Blocked", "Email": "blocked.person@example.org"}])
     cm.suppress(destination.cm_client.cm_client_id, ["blocked.person@example.org"])
     job = run(connection, source_named(connection, "All Contacts"), destination)
@@ -218,7 +220,7 @@ def test_addresses_cm_refuses_are_listed_and_the_rest_lands(connection, cm_sandb
 
 def test_disable_triggers_refuses_to_start_and_stops_a_queued_import(connection, cm_sandbox):
     cm = cm_client(cm_sandbox)
-    destination, _ = new_list(connection, cm)
+    destination, _ = new_list(connection, cm_sandbox)
     source = source_named(connection, "All Contacts")
     plan = imports.ImportPlan(source, destination, "Email", ("Name",), {}, "Yes")
     queued = imports.start_import(connection, None, plan, enqueue=False)
@@ -232,8 +234,7 @@ def test_disable_triggers_refuses_to_start_and_stops_a_queued_import(connection,
 
 
 def test_a_deleted_list_fails_the_import_in_words(connection, cm_sandbox):
-    cm = cm_client(cm_sandbox)
-    destination, _ = new_list(connection, cm)
+    destination, _ = new_list(connection, cm_sandbox)
     cm_sandbox.call("DELETE", f"/lists/{destination.list_id}.json")
     job = run(connection, source_named(connection, "All Contacts"), destination)
     assert job.status == RunStatus.FAILED
@@ -243,7 +244,7 @@ def test_a_deleted_list_fails_the_import_in_words(connection, cm_sandbox):
 
 def test_cm_outage_fails_the_import_and_run_again_finishes_it(connection, cm_sandbox):
     cm = cm_client(cm_sandbox)
-    destination, _ = new_list(connection, cm)
+    destination, _ = new_list(connection, cm_sandbox)
     cm_sandbox.set_faults("500:x10@subscribers.import")
     job = run(connection, source_named(connection, "All Contacts"), destination)
     cm_sandbox.set_faults("")
@@ -257,8 +258,7 @@ def test_cm_outage_fails_the_import_and_run_again_finishes_it(connection, cm_san
 
 def test_an_import_is_recorded_with_who_and_what(connection, cm_sandbox, django_user_model):
     admin = django_user_model.objects.create_user("ada")
-    cm = cm_client(cm_sandbox)
-    destination, _ = new_list(connection, cm)
+    destination, _ = new_list(connection, cm_sandbox)
     plan = imports.ImportPlan(
         source_named(connection, "All Open Leads"), destination, "Email", ("Name",), {}, "No"
     )
@@ -271,8 +271,7 @@ def test_an_import_is_recorded_with_who_and_what(connection, cm_sandbox, django_
 
 
 def test_an_import_whose_worker_died_is_failed_by_the_sweeper(connection, cm_sandbox):
-    cm = cm_client(cm_sandbox)
-    destination, _ = new_list(connection, cm)
+    destination, _ = new_list(connection, cm_sandbox)
     plan = imports.ImportPlan(
         source_named(connection, "All Contacts"), destination, "Email", ("Name",), {}, "Yes"
     )
@@ -295,8 +294,7 @@ def test_an_import_whose_worker_died_is_failed_by_the_sweeper(connection, cm_san
 
 
 def test_an_unexpected_error_fails_the_import_in_words(connection, cm_sandbox, monkeypatch):
-    cm = cm_client(cm_sandbox)
-    destination, _ = new_list(connection, cm)
+    destination, _ = new_list(connection, cm_sandbox)
 
     def broken(*args, **kwargs):
         raise RuntimeError("token=secret-value")

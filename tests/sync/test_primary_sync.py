@@ -22,6 +22,7 @@ from sync.engine import records
 from sync.models import FullSyncState, RecordRejection, RunKind, RunStatus, SyncRun
 from sync.services import runs
 from sync.services.runs import request_run, run_inline
+from tests.conftest import send_campaign
 from tests.sync.conftest import cm_client
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -176,17 +177,7 @@ def test_new_campaign_sent_in_cm_arrives(connection, cm_sandbox, sf_sandbox):
     cm = cm_client(cm_sandbox)
     client = connection.clients.order_by("name").first()
     list_id = cm.get_lists(client.cm_client_id)[0]["ListID"]
-    campaign_id = cm.create_campaign(
-        client.cm_client_id,
-        name="Winter offers",
-        subject="Warm up",
-        from_name="Shop",
-        from_email="shop@example.com",
-        reply_to="shop@example.com",
-        html_url="https://example.com/winter.html",
-        list_ids=[list_id],
-    )
-    cm.send_campaign(campaign_id, "ops@example.com")
+    campaign_id = send_campaign(cm_sandbox, client.cm_client_id, [list_id], "Winter offers")
     run_inline(connection)
     campaigns = {r["CM_Key__c"]: r for r in sf_sandbox.app.records(CAMPAIGN_OBJECT)}
     assert campaigns[campaign_id]["Name"] == "Winter offers"

@@ -21,9 +21,11 @@ from tests.sync.test_import_wizard import (
 pytestmark = pytest.mark.django_db(transaction=True)
 
 
-def kept_import(connection, cm, custom_fields=()):
+def kept_import(connection, cm_sandbox, custom_fields=()):
     """Import All Contacts into a fresh list with "keep in step"; returns the finished job."""
-    destination, keys = new_list(connection, cm, fields=[(n, "Text") for n, _ in custom_fields])
+    destination, keys = new_list(
+        connection, cm_sandbox, fields=[(n, "Text") for n, _ in custom_fields]
+    )
     custom = {keys[name]: path for name, path in custom_fields}
     plan = imports.ImportPlan(
         source_named(connection, "All Contacts"),
@@ -62,7 +64,7 @@ def field_value(member: dict, name: str) -> str | None:
 
 def test_changed_and_new_people_are_sent_and_nobody_else(connection, cm_sandbox, sf_sandbox):
     cm = cm_client(cm_sandbox)
-    first, _ = kept_import(connection, cm, custom_fields=[("Job title", "Title")])
+    first, _ = kept_import(connection, cm_sandbox, custom_fields=[("Job title", "Title")])
     mapping = StandingMapping.objects.get()
     assert first.status == RunStatus.SUCCEEDED and first.standing == mapping
     newest = max(c["LastModifiedDate"] for c in sf_sandbox.app.records("Contact"))
@@ -89,7 +91,7 @@ def test_changed_and_new_people_are_sent_and_nobody_else(connection, cm_sandbox,
 
 def test_an_opt_out_is_not_sent_as_a_change(connection, cm_sandbox, sf_sandbox):
     cm = cm_client(cm_sandbox)
-    first, _ = kept_import(connection, cm)
+    first, _ = kept_import(connection, cm_sandbox)
     someone = sorted(active_members(cm, first.list_id))[0]
     a_moment_later(sf_sandbox)
     update_contact(connection, someone, HasOptedOutOfEmail=True, Title="Gone quiet")
@@ -101,8 +103,7 @@ def test_an_opt_out_is_not_sent_as_a_change(connection, cm_sandbox, sf_sandbox):
 def test_paused_mappings_and_disabled_triggers_send_nothing(
     connection, cm_sandbox, sf_sandbox, admin_user
 ):
-    cm = cm_client(cm_sandbox)
-    kept_import(connection, cm)
+    kept_import(connection, cm_sandbox)
     a_moment_later(sf_sandbox)
     add_contacts(connection, [{"LastName": "Waiting", "Email": "waiting@example.org"}])
     mapping = StandingMapping.objects.get()
@@ -122,7 +123,7 @@ def test_a_failed_run_leaves_the_cursor_and_the_next_run_sends_again(
     connection, cm_sandbox, sf_sandbox
 ):
     cm = cm_client(cm_sandbox)
-    first, _ = kept_import(connection, cm)
+    first, _ = kept_import(connection, cm_sandbox)
     cursor = StandingMapping.objects.get().cursor
     a_moment_later(sf_sandbox)
     add_contacts(connection, [{"LastName": "Patient", "Email": "patient@example.org"}])
@@ -139,7 +140,7 @@ def test_a_failed_run_leaves_the_cursor_and_the_next_run_sends_again(
 def test_a_first_import_that_failed_is_redone_in_full(connection, cm_sandbox):
     cm = cm_client(cm_sandbox)
     cm_sandbox.set_faults("500:x10@subscribers.import")
-    first, _ = kept_import(connection, cm)
+    first, _ = kept_import(connection, cm_sandbox)
     cm_sandbox.set_faults("")
     assert first.status == RunStatus.FAILED
     assert StandingMapping.objects.get().cursor is None
@@ -151,8 +152,7 @@ def test_a_first_import_that_failed_is_redone_in_full(connection, cm_sandbox):
 
 
 def test_only_list_views_can_be_kept_in_step(connection, cm_sandbox):
-    cm = cm_client(cm_sandbox)
-    destination, _ = new_list(connection, cm)
+    destination, _ = new_list(connection, cm_sandbox)
     plan = imports.ImportPlan(
         source_named(connection, "Newsletter Contacts"),
         destination,
@@ -180,8 +180,7 @@ def test_the_change_filter_leaves_out_rows_sent_with_the_cursors_stamp():
 
 
 def test_a_list_view_that_is_gone_pauses_its_mapping_once(connection, cm_sandbox, sf_sandbox):
-    cm = cm_client(cm_sandbox)
-    kept_import(connection, cm)
+    kept_import(connection, cm_sandbox)
     mapping = StandingMapping.objects.get()
     del sf_sandbox.app.list_views[mapping.source_id]
     assert run_mappings() == []

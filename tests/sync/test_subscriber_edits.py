@@ -22,7 +22,7 @@ pytestmark = pytest.mark.django_db(transaction=True)
 def an_old_active_member(cm, connection):
     client = connection.clients.order_by("name").first()
     list_id = cm.get_lists(client.cm_client_id)[0]["ListID"]
-    member = next(iter(cm.iter_active_subscribers(list_id)))  # oldest first
+    member = next(iter(cm.iter_subscribers(list_id, "active")))  # oldest first
     return list_id, member
 
 
@@ -36,7 +36,10 @@ def synced_then_renamed(connection, cm_sandbox, new_name: str) -> tuple[str, str
     list_id, member = an_old_active_member(cm, connection)
     email = member["EmailAddress"]
     body = {"EmailAddress": email, "Name": new_name, "ConsentToTrack": "Unchanged"}
-    cm.update_subscriber(list_id, email, body)
+    renamed = cm_sandbox.call(
+        "PUT", f"/subscribers/{list_id}.json", params={"email": email}, json=body
+    )
+    assert renamed.ok, renamed.text
     return list_id, email, member["Name"]
 
 

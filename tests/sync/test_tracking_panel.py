@@ -28,7 +28,7 @@ def opener(connection, cm_sandbox) -> dict:
     client = connection.clients.filter(selected=True).order_by("name").first()
     with campaign_monitor_client(connection) as cm:
         campaign = next(cm.iter_sent_campaigns(client.cm_client_id))
-        opened = next(cm.iter_campaign_opens(campaign["CampaignID"]))
+        opened = next(cm.iter_campaign_events(campaign["CampaignID"], "opens"))
         lists = {item["ListID"]: item["Name"] for item in cm.get_lists(client.cm_client_id)}
     email = opened["EmailAddress"]
     cm_sandbox.add_events(campaign["CampaignID"], "click", [email], url=CLICKED_URL)

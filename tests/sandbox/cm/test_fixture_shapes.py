@@ -15,7 +15,7 @@ from typing import Any
 import pytest
 import requests
 
-DATA = Path(__file__).resolve().parents[1] / "data" / "campaign_monitor"
+DATA = Path(__file__).resolve().parents[2] / "data" / "campaign_monitor"
 
 
 def fixture(name: str) -> Any:
