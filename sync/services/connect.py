@@ -1,11 +1,12 @@
 """Connecting, reconnecting and disconnecting Campaign Monitor and Salesforce.
 
-Every public function that changes the connection writes one audit entry (area "Sync
+Every public function that changes the connection writes its one audit entry (area "Sync
 Settings", who, before → after) through :func:`maintenance.services.record_changes`, so the
-connect pages, Sync Settings and ``manage.py connect`` leave the same trail. ``user`` is the
-signed-in person, a command's :class:`~maintenance.services.Actor`, or None. Connecting or
-reconnecting always stores new credentials, so its entry is written even when the visible
-state reads the same ("reconnected by ...").
+connect pages, Sync Settings and ``manage.py connect`` leave the same trail; callers never
+audit. ``user`` is the signed-in person, a command's :class:`~maintenance.services.Actor`, or
+None. A choice saved again unchanged writes nothing; connecting, reconnecting and signing in
+again always store new credentials, so they are written even when the visible state reads the
+same ("reconnected by ...", "... (signed in again)").
 """
 
 from __future__ import annotations
