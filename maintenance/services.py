@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from dataclasses import dataclass
 
 from .models import Level, MaintenanceMessage
 
@@ -46,8 +47,24 @@ def unread_count() -> int:
     ).count()
 
 
+@dataclass(frozen=True)
+class Actor:
+    """Who changed a setting when no signed-in person did: a management command, by name."""
+
+    username: str
+    is_authenticated: bool = False
+
+
+def command_actor(name: str) -> Actor:
+    """The audit log's "who" for ``manage.py <name>`` run without a console user."""
+    return Actor(username=f"manage.py {name}")
+
+
 def record_changes(*, user, area: str, changes: dict[str, tuple[object, object]]) -> int:
-    """Write one audit entry per setting whose value changed; returns how many."""
+    """Write one audit entry per setting whose value changed; returns how many.
+
+    ``user`` is the signed-in person, an :class:`Actor` (a command), or None (the system).
+    """
     from .models import AuditEntry
 
     entries = [

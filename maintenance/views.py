@@ -1,4 +1,5 @@
-"""Maintenance messages and the guidance behind each support code."""
+"""Maintenance messages, the guidance behind each support code, and the audit log (all read-only
+screens: ``role_required(Access.READ)``)."""
 
 from __future__ import annotations
 
@@ -6,10 +7,13 @@ from django.core.paginator import Paginator
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import render
 
-from .models import Level, MaintenanceMessage
+from cmsync.roles import Access, role_required
+
+from .models import AuditEntry, Level, MaintenanceMessage
 from .support_codes import SUPPORT_CODES, get_support_code
 
 
+@role_required(Access.READ)
 def message_list(request: HttpRequest) -> HttpResponse:
     messages = MaintenanceMessage.objects.select_related("run")
     level = request.GET.get("level", "")
@@ -28,6 +32,7 @@ def message_list(request: HttpRequest) -> HttpResponse:
     )
 
 
+@role_required(Access.READ)
 def support_code_detail(request: HttpRequest, code: str) -> HttpResponse:
     support_code = get_support_code(code)
     if support_code is None:
@@ -39,6 +44,7 @@ def support_code_detail(request: HttpRequest, code: str) -> HttpResponse:
     )
 
 
+@role_required(Access.READ)
 def support_code_list(request: HttpRequest) -> HttpResponse:
     return render(
         request,
@@ -47,10 +53,9 @@ def support_code_list(request: HttpRequest) -> HttpResponse:
     )
 
 
+@role_required(Access.READ)
 def audit_log(request: HttpRequest) -> HttpResponse:
     """Every change of a setting (who, when, before → after), newest first, by area."""
-    from .models import AuditEntry
-
     entries = AuditEntry.objects.order_by("-created_at", "-pk")
     areas = AuditEntry.objects.order_by("area").values_list("area", flat=True).distinct()
     area = request.GET.get("area", "")

@@ -92,10 +92,13 @@ class Connection(models.Model):
         return bool(self.sf_connected_at and self.sf_access_token and self.sf_instance_url)
 
     @property
+    def both_connected(self) -> bool:
+        """Campaign Monitor and Salesforce are both connected (the one place this is said)."""
+        return self.cm_connected and self.sf_connected
+
+    @property
     def ready_to_sync(self) -> bool:
-        return (
-            self.cm_connected and self.sf_connected and self.clients.filter(selected=True).exists()
-        )
+        return self.both_connected and self.clients.filter(selected=True).exists()
 
     @property
     def beat_task_name(self) -> str:

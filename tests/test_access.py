@@ -1,4 +1,5 @@
-"""Every page needs a login; Support reads everything and changes nothing."""
+"""Every page needs a login; Support reads everything and changes nothing; every view of the
+console says who may call it with the one decorator, ``cmsync.roles.role_required``."""
 
 from __future__ import annotations
 
@@ -6,6 +7,8 @@ import re
 
 import pytest
 from django.urls import URLPattern, URLResolver, get_resolver
+
+from cmsync.roles import ACCESS_ATTRIBUTE, Access
 
 # Values for URL parameters so every pattern can be walked.
 SAMPLE_ARGS = {
@@ -16,6 +19,8 @@ SAMPLE_ARGS = {
     "uuid": "00000000-0000-0000-0000-000000000000",
 }
 PUBLIC = {"login"}
+# Django's own sign-in and sign-out views keep Django's rules (the admin is skipped by the walk).
+DJANGO_AUTH = {"login", "logout"}
 
 
 def _walk(patterns, prefix=""):
@@ -25,14 +30,20 @@ def _walk(patterns, prefix=""):
                 continue
             yield from _walk(entry.url_patterns, prefix + str(entry.pattern))
         elif isinstance(entry, URLPattern):
-            yield entry.name, prefix + str(entry.pattern)
+            yield entry.name, prefix + str(entry.pattern), entry.callback
 
 
 def _concrete(route: str) -> str:
     return "/" + re.sub(r"<(?:(\w+):)?\w+>", lambda m: SAMPLE_ARGS[m.group(1) or "str"], route)
 
 
-ALL_URLS = sorted({(name, _concrete(route)) for name, route in _walk(get_resolver().url_patterns)})
+ALL_URLS = sorted(
+    {(name, _concrete(route)) for name, route, _ in _walk(get_resolver().url_patterns)}
+)
+CONSOLE_VIEWS = sorted(
+    ((name, view) for name, _route, view in _walk(get_resolver().url_patterns)),
+    key=lambda pair: pair[0],
+)
 
 
 def test_there_are_urls_to_walk():
@@ -50,12 +61,33 @@ def test_anonymous_is_sent_to_login(client, name, url):
     assert response["Location"].startswith("/accounts/login/?next=")
 
 
+@pytest.mark.parametrize(
+    ("name", "view"), [(name, view) for name, view in CONSOLE_VIEWS if name not in DJANGO_AUTH]
+)
+def test_every_console_view_carries_the_role_decorator(name, view):
+    assert getattr(view, ACCESS_ATTRIBUTE, None) in set(Access), (
+        f"{name} ({view.__module__}.{view.__name__}) lacks @role_required"
+    )
+
+
 @pytest.mark.django_db
-@pytest.mark.parametrize(("name", "url"), [u for u in ALL_URLS if u[0] not in {"logout"}])
+@pytest.mark.parametrize(("name", "url"), [u for u in ALL_URLS if u[0] not in DJANGO_AUTH])
 def test_support_may_not_post_anywhere(support_client, name, url):
     response = support_client.post(url, {"anything": "1"})
     assert response.status_code == 403, url
-    assert b"may read this console but not change it" in response.content or name == "login"
+    assert b"may read this console but not change it" in response.content
+
+
+@pytest.mark.django_db
+def test_signed_in_support_posting_to_login_is_only_sent_on(support_client, admin_user):
+    """Django's login view sends a signed-in person on without reading the form: nobody is
+    signed in as someone else."""
+    password = "correct horse battery staple"  # the personas' password (conftest.py)
+    response = support_client.post(
+        "/accounts/login/", {"username": admin_user.username, "password": password}
+    )
+    assert response.status_code == 302
+    assert support_client.session["_auth_user_id"] != str(admin_user.pk)
 
 
 @pytest.mark.django_db

@@ -1,4 +1,13 @@
-"""Connecting, reconnecting and disconnecting Campaign Monitor and Salesforce."""
+"""Connecting, reconnecting and disconnecting Campaign Monitor and Salesforce.
+
+Every public function that changes the connection writes its one audit entry (area "Sync
+Settings", who, before → after) through :func:`maintenance.services.record_changes`, so the
+connect pages, Sync Settings and ``manage.py connect`` leave the same trail; callers never
+audit. ``user`` is the signed-in person, a command's :class:`~maintenance.services.Actor`, or
+None. A choice saved again unchanged writes nothing; connecting, reconnecting and signing in
+again always store new credentials, so they are written even when the visible state reads the
+same ("reconnected by ...", "... (signed in again)").
+"""
 
 from __future__ import annotations
 
@@ -6,9 +15,11 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 from django.conf import settings
+from django.core.cache import cache
 from django.db import transaction
 from django.utils import timezone
 
+from maintenance.services import record_changes
 from sync.clients.campaign_monitor import CampaignMonitorClient, OAuthTokens
 from sync.clients.errors import ApiError, AuthError, PermanentError
 from sync.clients.salesforce import SalesforceClient, SalesforceTokens
@@ -17,6 +28,9 @@ from sync.models import CMAuthMethod, CMClient, Connection, Plan
 from sync.services import schedule
 from sync.services.api import ca_bundle, salesforce_client
 from sync.services.status import get_connection
+
+AUDIT_AREA = "Sync Settings"
+SF_USERS_CACHE_SECONDS = 5 * 60
 
 
 class ConnectError(Exception):
@@ -31,6 +45,30 @@ class ClientChoice:
 
 def get_or_create_connection() -> Connection:
     return get_connection() or Connection.objects.create(cm_base_url=settings.CM_API_BASE_URL)
+
+
+def _audit(user, setting: str, before: object, after: object) -> None:
+    record_changes(user=user, area=AUDIT_AREA, changes={setting: (before, after)})
+
+
+def _selected_names(connection: Connection) -> list[str]:
+    return list(connection.clients.filter(selected=True).values_list("name", flat=True))
+
+
+def _cm_state(connection: Connection, verb: str = "connected") -> str:
+    """The Campaign Monitor side in words, for the audit log (never a credential)."""
+    if not connection.cm_connected:
+        return "not connected"
+    method = "OAuth" if connection.cm_auth_method == CMAuthMethod.OAUTH else "API key"
+    clients = ", ".join(_selected_names(connection)) or "none chosen yet"
+    return f"{verb} by {method}; clients to sync: {clients}"
+
+
+def _sf_state(connection: Connection, verb: str = "connected") -> str:
+    """The Salesforce side in words, for the audit log (never a credential)."""
+    if not connection.sf_connected:
+        return "not connected"
+    return f"{verb} to {connection.sf_instance_url} as {connection.sf_sync_user_name}"
 
 
 # Campaign Monitor -----------------------------------------------------------------------------
@@ -75,16 +113,34 @@ def read_cm_clients(
 def connect_campaign_monitor(
     connection: Connection,
     *,
+    user,
     base_url: str,
     api_key: str | None = None,
     tokens: OAuthTokens | None = None,
     select: str | Iterable[str] | None = None,
 ) -> list[CMClient]:
-    """Store working CM credentials and the account's clients.
+    """Store working CM credentials and the account's clients (audited).
 
     ``select``: "all", a list of client ids, or None (a single-client account selects its
     client; an agency account waits for the admin to pick).
     """
+    before = _cm_state(connection)
+    verb = "reconnected" if connection.cm_connected else "connected"
+    clients = _connect_cm(
+        connection, base_url=base_url, api_key=api_key, tokens=tokens, select=select
+    )
+    _audit(user, "Campaign Monitor connection", before, _cm_state(connection, verb))
+    return clients
+
+
+def _connect_cm(
+    connection: Connection,
+    *,
+    base_url: str,
+    api_key: str | None,
+    tokens: OAuthTokens | None,
+    select: str | Iterable[str] | None,
+) -> list[CMClient]:
     choices = read_cm_clients(base_url, api_key=api_key, tokens=tokens)
     connection.cm_base_url = base_url
     if tokens is not None:
@@ -104,9 +160,9 @@ def connect_campaign_monitor(
     clients = _store_clients(connection, choices)
     if select is not None:
         wanted = [c.cm_client_id for c in choices] if select == "all" else list(select)
-        select_clients(connection, wanted)
+        _select_clients(connection, wanted)
     elif len(choices) == 1:
-        select_clients(connection, [choices[0].cm_client_id])
+        _select_clients(connection, [choices[0].cm_client_id])
     schedule.apply_schedule(connection)
     return clients
 
@@ -124,8 +180,15 @@ def _store_clients(connection: Connection, choices: list[ClientChoice]) -> list[
     return stored
 
 
-def select_clients(connection: Connection, client_ids: Iterable[str]) -> list[CMClient]:
-    """Choose the clients to sync; more than one needs the Enterprise plan."""
+def select_clients(connection: Connection, client_ids: Iterable[str], *, user) -> list[CMClient]:
+    """Choose the clients to sync (audited); more than one needs the Enterprise plan."""
+    before = _selected_names(connection)
+    chosen = _select_clients(connection, client_ids)
+    _audit(user, "Clients to sync", before, [c.name for c in chosen])
+    return chosen
+
+
+def _select_clients(connection: Connection, client_ids: Iterable[str]) -> list[CMClient]:
     wanted = set(client_ids)
     known = set(connection.clients.values_list("cm_client_id", flat=True))
     unknown = wanted - known
@@ -155,8 +218,11 @@ def reconnect_campaign_monitor(
     api_key: str | None = None,
     tokens: OAuthTokens | None = None,
     keep_client_ids: Iterable[str],
+    user,
 ) -> list[CMClient]:
-    """New credentials for the same account; clients not kept lose their cmsync configuration."""
+    """New credentials for the same account (audited); clients not kept lose their cmsync
+    configuration."""
+    before = _cm_state(connection)
     keep = set(keep_client_ids)
     choices = read_cm_clients(connection.cm_base_url, api_key=api_key, tokens=tokens)
     reachable = {c.cm_client_id for c in choices}
@@ -171,15 +237,17 @@ def reconnect_campaign_monitor(
     if keep - reachable:
         raise ConnectError("Some selected clients are not reachable with these credentials.")
     connection.clients.exclude(cm_client_id__in=keep).delete()
-    clients = connect_campaign_monitor(
+    clients = _connect_cm(
         connection, base_url=connection.cm_base_url, api_key=api_key, tokens=tokens, select=keep
     )
+    _audit(user, "Campaign Monitor connection", before, _cm_state(connection, "reconnected"))
     return [c for c in clients if c.cm_client_id in keep]
 
 
 @transaction.atomic
-def disconnect_campaign_monitor(connection: Connection) -> None:
-    """Stop syncing and forget CM credentials; data already in Salesforce stays."""
+def disconnect_campaign_monitor(connection: Connection, *, user) -> None:
+    """Stop syncing and forget CM credentials (audited); data already in Salesforce stays."""
+    before = _cm_state(connection)
     connection.cm_api_key = ""
     connection.cm_access_token = ""
     connection.cm_refresh_token = ""
@@ -189,6 +257,7 @@ def disconnect_campaign_monitor(connection: Connection) -> None:
     connection.save()
     connection.clients.update(connection_active=False)
     schedule.apply_schedule(connection)
+    _audit(user, "Campaign Monitor connection", before, "disconnected")
 
 
 # Salesforce -----------------------------------------------------------------------------------
@@ -196,11 +265,28 @@ def connect_salesforce(
     connection: Connection,
     tokens: SalesforceTokens,
     *,
+    user,
     login_url: str,
     username: str = "",
     password: str = "",
 ) -> Connection:
-    """Store the org's tokens, make the connecting user the sync user, prepare the schema."""
+    """Store the org's tokens, make the connecting user the sync user, prepare the schema
+    (audited)."""
+    before = _sf_state(connection)
+    verb = "reconnected" if connection.sf_connected else "connected"
+    _connect_sf(connection, tokens, login_url=login_url, username=username, password=password)
+    _audit(user, "Salesforce connection", before, _sf_state(connection, verb))
+    return connection
+
+
+def _connect_sf(
+    connection: Connection,
+    tokens: SalesforceTokens,
+    *,
+    login_url: str,
+    username: str = "",
+    password: str = "",
+) -> Connection:
     if tokens.org_id:
         connection.sf_org_id = tokens.org_id
     connection.sf_instance_url = tokens.instance_url
@@ -211,8 +297,8 @@ def connect_salesforce(
     connection.sf_password = password
     sf = salesforce_client(connection)
     try:
-        user = _identify_user(sf, tokens, username)
-        report = ensure_schema(sf, assignee_id=user.get("Id"))
+        sf_user = _identify_user(sf, tokens, username)
+        report = ensure_schema(sf, assignee_id=sf_user.get("Id"))
     except AuthError as exc:
         raise ConnectError(f"Salesforce rejected the login: {exc.message}.") from None
     except PermanentError as exc:
@@ -225,8 +311,8 @@ def connect_salesforce(
         raise ConnectError(f"Salesforce could not be reached: {exc.message}.") from None
     finally:
         sf.close()
-    connection.sf_sync_user_id = user.get("Id", "")
-    connection.sf_sync_user_name = user.get("Name", "") or user.get("Username", "")
+    connection.sf_sync_user_id = sf_user.get("Id", "")
+    connection.sf_sync_user_name = sf_user.get("Name", "") or sf_user.get("Username", "")
     connection.sf_connected_at = timezone.now()
     connection.sf_schema_ready_at = timezone.now()
     connection.sf_needs_reconnect = False
@@ -249,8 +335,9 @@ def _identify_user(sf: SalesforceClient, tokens: SalesforceTokens, username: str
     return rows[0]
 
 
-def change_sync_user(connection: Connection, tokens: SalesforceTokens) -> Connection:
-    """The signed-in person authorised Salesforce as themselves: they become the sync user.
+def change_sync_user(connection: Connection, tokens: SalesforceTokens, *, user) -> Connection:
+    """The signed-in person authorised Salesforce as themselves: they become the sync user
+    (audited; signing in again as the sync user already set is noted as such).
 
     They must have signed in to the org cmsync is connected to: a user of another org would
     point every later write at that org, next to records synced into this one.
@@ -260,19 +347,51 @@ def change_sync_user(connection: Connection, tokens: SalesforceTokens) -> Connec
             "You signed in to a different Salesforce org than the one cmsync syncs with. Sign in "
             "to the connected org to become its Sync User; to switch orgs, disconnect first."
         )
-    return connect_salesforce(
-        connection, tokens, login_url=connection.sf_login_url or settings.SF_LOGIN_URL
-    )
+    before = connection.sf_sync_user_name
+    _connect_sf(connection, tokens, login_url=connection.sf_login_url or settings.SF_LOGIN_URL)
+    after = connection.sf_sync_user_name
+    if after == before:
+        after = f"{after} (signed in again)"
+    _audit(user, "Salesforce Sync User", before, after)
+    return connection
 
 
-def set_security_owner(cm_client: CMClient, user_id: str, users: list[dict]) -> CMClient:
-    """Make an active Salesforce user the owner of the records cmsync creates for a client."""
-    match = next((u for u in users if u.get("Id") == user_id and u.get("IsActive", True)), None)
+def salesforce_users(connection: Connection) -> tuple[list[dict], str]:
+    """Active Salesforce users for the owner picker (cached a few minutes), and an error text."""
+    key = f"cmsync:sf-users:{connection.pk}:{connection.sf_instance_url}"
+    users = cache.get(key)
+    if users is not None:
+        return users, ""
+    sf = salesforce_client(connection)
+    try:
+        users = sf.users(active_only=True)
+    except ApiError as exc:
+        return [], (
+            f"Salesforce users could not be loaded ({exc.message}). The current owners stay; "
+            "try again in a few minutes, or reconnect Salesforce if this persists."
+        )
+    finally:
+        sf.close()
+    cache.set(key, users, SF_USERS_CACHE_SECONDS)
+    return users, ""
+
+
+def set_security_owner(cm_client: CMClient, owner_id: str, users: list[dict], *, user) -> CMClient:
+    """Make an active Salesforce user the owner of the records cmsync creates for a client
+    (audited)."""
+    match = next((u for u in users if u.get("Id") == owner_id and u.get("IsActive", True)), None)
     if match is None:
         raise ConnectError("Choose an active Salesforce user.")
+    before = cm_client.security_owner_name
     cm_client.security_owner_id = match["Id"]
     cm_client.security_owner_name = match.get("Name", "")
     cm_client.save(update_fields=["security_owner_id", "security_owner_name"])
+    _audit(
+        user,
+        f"Salesforce Security Owner of {cm_client.name}",
+        before,
+        cm_client.security_owner_name,
+    )
     return cm_client
 
 

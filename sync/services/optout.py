@@ -39,7 +39,7 @@ def run_optout_batch(connection: Connection) -> OptOutReport | None:
     options = SyncOptions.for_connection(connection)
     if not options.email_opt_sync or options.disable_triggers:
         return None
-    if not (connection.cm_connected and connection.sf_connected):
+    if not connection.both_connected:
         return None
     report = OptOutReport()
     sf = salesforce_client(connection)

@@ -1,4 +1,8 @@
-"""Keep django-celery-beat's database schedule in step with each connection's settings."""
+"""Keep django-celery-beat's database schedule in step with each connection's settings.
+
+The two settings changed here (import frequency, sync on/off) are audited here (area "Sync
+Settings"), whichever screen or command changes them.
+"""
 
 from __future__ import annotations
 
@@ -9,7 +13,10 @@ from django.utils import timezone
 from django_celery_beat.models import IntervalSchedule, PeriodicTask
 
 from cmsync.beat import primary_sync_entry
-from sync.models import Connection
+from maintenance.services import record_changes
+from sync.models import Connection, Frequency
+
+AUDIT_AREA = "Sync Settings"
 
 
 def apply_schedule(connection: Connection) -> PeriodicTask:
@@ -27,9 +34,7 @@ def apply_schedule(connection: Connection) -> PeriodicTask:
     task.interval = interval
     task.args = json.dumps(entry["args"])
     task.expire_seconds = entry["expires_seconds"]
-    task.enabled = bool(
-        connection.sync_enabled and connection.cm_connected and connection.sf_connected
-    )
+    task.enabled = connection.sync_enabled and connection.both_connected
     if created or task.start_time is None or (interval_changed and task.last_run_at is None):
         # django-celery-beat runs a never-run entry at its start time: the first scheduled run
         # comes one interval after connecting (Sync now is there for an immediate one).
@@ -38,17 +43,22 @@ def apply_schedule(connection: Connection) -> PeriodicTask:
     return task
 
 
-def set_frequency(connection: Connection, minutes: int) -> PeriodicTask:
-    """Change how often the primary sync runs and reschedule it."""
+def set_frequency(connection: Connection, minutes: int, *, user) -> PeriodicTask:
+    """Change how often the primary sync runs and reschedule it (audited)."""
+    before = connection.get_frequency_minutes_display()
     connection.frequency_minutes = minutes
     connection.save(update_fields=["frequency_minutes", "updated_at"])
+    changes = {"Import frequency": (before, Frequency(minutes).label)}
+    record_changes(user=user, area=AUDIT_AREA, changes=changes)
     return apply_schedule(connection)
 
 
-def set_sync_enabled(connection: Connection, enabled: bool) -> PeriodicTask:
-    """Turn scheduled runs on or off (a running run finishes; Sync now still works)."""
+def set_sync_enabled(connection: Connection, enabled: bool, *, user) -> PeriodicTask:
+    """Turn scheduled runs on or off (audited; a running run finishes, Sync now still works)."""
+    before = connection.sync_enabled
     connection.sync_enabled = enabled
     connection.save(update_fields=["sync_enabled", "updated_at"])
+    record_changes(user=user, area=AUDIT_AREA, changes={"Sync": (before, enabled)})
     return apply_schedule(connection)
 
 

@@ -23,7 +23,7 @@ class SyncState:
 
 
 def describe_sync_state(connection: Connection | None, last_run: SyncRun | None) -> SyncState:
-    if connection is None or not (connection.cm_connected and connection.sf_connected):
+    if connection is None or not connection.both_connected:
         return SyncState("Not set up", "none", "Connect Campaign Monitor and Salesforce first.")
     if not connection.clients.filter(selected=True).exists():
         return SyncState(

@@ -1,4 +1,4 @@
-"""Helpers shared by the Sync Settings and Connect views."""
+"""View helpers shared by the sync screens: redirects, posted data, form errors, the connection."""
 
 from __future__ import annotations
 
@@ -6,28 +6,21 @@ from django.contrib import messages
 from django.http import HttpRequest, HttpResponseRedirect
 from django.shortcuts import redirect
 
-from maintenance.services import record_changes
 from sync.models import Connection
 from sync.services.status import get_connection
 
-
-def audit(request: HttpRequest, setting: str, before: object, after: object) -> None:
-    record_changes(user=request.user, area="Sync Settings", changes={setting: (before, after)})
+NOT_CONNECTED = "Connect Campaign Monitor and Salesforce first."
 
 
 def settings_redirect() -> HttpResponseRedirect:
     return redirect("sync-settings")
 
 
-def fully_connected(connection: Connection | None) -> bool:
-    return bool(connection and connection.cm_connected and connection.sf_connected)
-
-
 def connected_or_none(request: HttpRequest) -> Connection | None:
     """The connection for a settings change, or None after flashing what to do first."""
     connection = get_connection()
-    if not fully_connected(connection):
-        messages.error(request, "Connect Campaign Monitor and Salesforce first.")
+    if connection is None or not connection.both_connected:
+        messages.error(request, NOT_CONNECTED)
         return None
     return connection
 

@@ -3,7 +3,8 @@
 Step 1 (``sync-import``) picks the source and the list and lists earlier imports; step 2
 (``sync-import-map``, GET parameters ``source`` and ``list``) maps fields and starts the import;
 the import's page follows its progress. Everyone signed in may look; only Admins start imports
-(the role middleware answers 403 to every other POST).
+and change standing field mappings (``role_required``). What the screens read from Salesforce
+and Campaign Monitor comes from :mod:`sync.services.import_wizard`.
 """
 
 from __future__ import annotations
@@ -18,13 +19,11 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from cmsync.roles import can_change
+from cmsync.roles import Access, can_change, role_required
 from sync.clients.errors import ApiError
 from sync.forms.imports import FieldMappingForm, ImportStartForm
 from sync.models import Connection, ImportJob, StandingMapping, SyncOptions
-from sync.services import imports, standing
-from sync.services.api import campaign_monitor_client, salesforce_client
-from sync.services.import_sources import available_sources, source_fields
+from sync.services import import_wizard, imports, standing
 from sync.services.status import get_connection
 
 PAGE_SIZE = 25
@@ -35,30 +34,15 @@ UNREACHABLE = (
 )
 
 
-def _ready(connection: Connection | None) -> bool:
-    return bool(connection and connection.cm_connected and connection.sf_connected)
-
-
 def _blocked_reason(connection: Connection | None) -> str:
-    if not _ready(connection):
+    if connection is None or not connection.both_connected:
         return imports.NOT_CONNECTED
     if SyncOptions.for_connection(connection).disable_triggers:
         return imports.OUTBOUND_DISABLED
     return ""
 
 
-def _choices(connection: Connection) -> tuple[list, list]:
-    """The org's list views and reports, and the lists of the clients selected for sync."""
-    with salesforce_client(connection) as sf:
-        sources = available_sources(sf)
-    cm = campaign_monitor_client(connection)
-    try:
-        destinations = imports.destination_lists(connection, cm)
-    finally:
-        cm.close()
-    return sources, destinations
-
-
+@role_required(Access.READ)
 @require_GET
 def import_start(request: HttpRequest) -> HttpResponse:
     connection = get_connection()
@@ -71,14 +55,16 @@ def import_start(request: HttpRequest) -> HttpResponse:
         ),
         "standing_mappings": StandingMapping.objects.select_related("cm_client"),
     }
-    if _ready(connection):
+    if connection is not None and connection.both_connected:
         try:
-            sources, destinations = _choices(connection)
+            available = import_wizard.choices(connection)
         except ApiError as exc:
             context["unreachable"] = UNREACHABLE.format(exc.message or type(exc).__name__)
         else:
             data = request.GET if "source" in request.GET else None
-            form = ImportStartForm(data, sources=sources, destinations=destinations)
+            form = ImportStartForm(
+                data, sources=available.sources, destinations=available.destinations
+            )
             if form.is_bound and form.is_valid():
                 chosen = form.cleaned_data
                 query = urlencode({"source": chosen["source"], "list": chosen["destination"]})
@@ -87,6 +73,7 @@ def import_start(request: HttpRequest) -> HttpResponse:
     return render(request, "sync/import_start.html", context)
 
 
+@role_required(Access.READ)
 @require_http_methods(["GET", "POST"])
 def import_map(request: HttpRequest) -> HttpResponse:
     connection = get_connection()
@@ -95,17 +82,19 @@ def import_map(request: HttpRequest) -> HttpResponse:
         messages.error(request, blocked)
         return redirect("sync-import")
     try:
-        plan_parts = _plan_parts(connection, request)
+        chosen = import_wizard.chosen(
+            connection, request.GET.get("source"), request.GET.get("list")
+        )
     except ApiError as exc:
         messages.error(request, UNREACHABLE.format(exc.message or type(exc).__name__))
         return redirect("sync-import")
-    if plan_parts is None:
+    if chosen is None:
         messages.error(request, "Choose a list view or report and a list from the lists below.")
         return redirect("sync-import")
-    source, destination, fields, cm_fields = plan_parts
+    source, destination, cm_fields = chosen.source, chosen.destination, chosen.cm_fields
     form = FieldMappingForm(
         request.POST if request.method == "POST" else None,
-        source_fields=fields,
+        source_fields=chosen.source_fields,
         cm_fields=cm_fields,
         can_keep_in_step=source.kind == "listview",
     )
@@ -145,30 +134,12 @@ def _preview(connection: Connection, source, form: FieldMappingForm, cm_fields) 
     if mapping is None:
         return {"preview": None}
     try:
-        with salesforce_client(connection) as sf:
-            return {"preview": imports.preview(sf, source, mapping, cm_fields)}
+        return {"preview": import_wizard.preview(connection, source, mapping, cm_fields)}
     except ApiError as exc:
         return {"preview": None, "preview_error": UNREACHABLE.format(exc.message)}
 
 
-def _plan_parts(connection: Connection, request: HttpRequest):
-    """The chosen source and list with their fields, or None if either is not available."""
-    params = request.GET
-    sources, destinations = _choices(connection)
-    source = next((s for s in sources if s.key == params.get("source")), None)
-    destination = next((d for d in destinations if d.key == params.get("list")), None)
-    if source is None or destination is None:
-        return None
-    with salesforce_client(connection) as sf:
-        fields = source_fields(sf, source)
-    cm = campaign_monitor_client(connection)
-    try:
-        cm_fields = cm.get_custom_fields(destination.list_id)
-    finally:
-        cm.close()
-    return source, destination, fields, cm_fields
-
-
+@role_required(Access.READ)
 @require_GET
 def import_detail(request: HttpRequest, job_id: int) -> HttpResponse:
     jobs = ImportJob.objects.select_related("cm_client", "requested_by")
@@ -182,6 +153,7 @@ def import_detail(request: HttpRequest, job_id: int) -> HttpResponse:
     return render(request, "sync/import_detail.html", context)
 
 
+@role_required(Access.READ)
 @require_GET
 def import_progress(request: HttpRequest, job_id: int) -> JsonResponse:
     job = get_object_or_404(ImportJob, pk=job_id)
@@ -198,6 +170,7 @@ def import_progress(request: HttpRequest, job_id: int) -> JsonResponse:
     )
 
 
+@role_required(Access.CHANGE)
 @require_POST
 def import_run_again(request: HttpRequest, job_id: int) -> HttpResponse:
     job = get_object_or_404(ImportJob, pk=job_id)
@@ -210,6 +183,7 @@ def import_run_again(request: HttpRequest, job_id: int) -> HttpResponse:
     return redirect("sync-import-detail", job_id=again.pk)
 
 
+@role_required(Access.CHANGE)
 @require_POST
 def standing_mapping_action(request: HttpRequest, mapping_id: int, action: str) -> HttpResponse:
     """Pause, resume or delete a standing field mapping (audited)."""

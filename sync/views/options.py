@@ -1,7 +1,6 @@
 """The General Options screen and the per-address consent log.
 
-Everyone signed in reads both; only Admins save options (the role middleware answers 403 to
-every other POST, and the view checks again).
+Everyone signed in reads both; only Admins save options (``role_required``).
 """
 
 from __future__ import annotations
@@ -9,29 +8,26 @@ from __future__ import annotations
 from typing import Any
 
 from django.contrib import messages
-from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_GET, require_http_methods
 
-from cmsync.roles import can_change
+from cmsync.roles import Access, can_change, role_required
 from sync.forms.options import INTEGRATION_PERMISSION_SET, EmailLookupForm, GeneralOptionsForm
 from sync.models import Connection, ConsentChange
 from sync.services.options import current_options, option_label, update_options
 from sync.services.status import get_connection
+from sync.views.common import NOT_CONNECTED
 
 CONSENT_PAGE_SIZE = 50
 
 
-def _connected(connection: Connection | None) -> bool:
-    return bool(connection and connection.cm_connected and connection.sf_connected)
-
-
+@role_required(Access.READ)
 @require_http_methods(["GET", "POST"])
 def sync_options(request: HttpRequest) -> HttpResponse:
     connection = get_connection()
-    connected = _connected(connection)
+    connected = connection is not None and connection.both_connected
     if request.method == "POST":
         return _save_options(request, connection if connected else None)
     saved = current_options(connection) if connected else {}
@@ -49,10 +45,8 @@ def sync_options(request: HttpRequest) -> HttpResponse:
 
 
 def _save_options(request: HttpRequest, connection: Connection | None) -> HttpResponse:
-    if not can_change(request.user):
-        raise PermissionDenied("Your role may read this console but not change it.")
     if connection is None:
-        messages.error(request, "Connect Campaign Monitor and Salesforce first.")
+        messages.error(request, NOT_CONNECTED)
         return redirect("sync-options")
     form = GeneralOptionsForm(request.POST)
     if not form.is_valid():  # booleans only: a tampered post, not a typing mistake
@@ -69,6 +63,7 @@ def _save_options(request: HttpRequest, connection: Connection | None) -> HttpRe
     return redirect("sync-options")
 
 
+@role_required(Access.READ)
 @require_GET
 def consent_log(request: HttpRequest) -> HttpResponse:
     """Every opt-in/opt-out change cmsync carried across for one address, newest first."""

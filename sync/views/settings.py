@@ -11,13 +11,11 @@ from typing import Any
 
 from django.conf import settings
 from django.contrib import messages
-from django.core.cache import cache
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, render
 from django.views.decorators.http import require_GET, require_POST
 
-from cmsync.roles import admin_required, can_change
-from sync.clients.errors import ApiError
+from cmsync.roles import Access, can_change, role_required
 from sync.clients.salesforce_schema import (
     CAMPAIGN_OBJECT,
     CLIENT_OBJECT,
@@ -35,21 +33,15 @@ from sync.forms.settings import (
 )
 from sync.models import CMClient, Connection, Plan, RunKind, RunTrigger, SyncRun
 from sync.services import schedule
-from sync.services.api import salesforce_client
 from sync.services.connect import (
     ConnectError,
+    salesforce_users,
     select_clients,
     set_security_owner,
 )
 from sync.services.runs import SyncNotReady, request_run
 from sync.services.status import ago, describe_sync_state, get_connection, last_run_for
-from sync.views.common import (
-    audit,
-    connected_or_none,
-    form_errors,
-    fully_connected,
-    settings_redirect,
-)
+from sync.views.common import connected_or_none, form_errors, settings_redirect
 
 # Salesforce objects cmsync owns, in the order people think of them (a full sync removes these).
 OWNED_OBJECTS = (
@@ -60,10 +52,10 @@ OWNED_OBJECTS = (
     TRACKING_OBJECT,
     SUPPRESSION_OBJECT,
 )
-SF_USERS_CACHE_SECONDS = 5 * 60
 
 
 # The screen ----------------------------------------------------------------------------------
+@role_required(Access.READ)
 @require_GET
 def sync_settings(request: HttpRequest) -> HttpResponse:
     connection = get_connection()
@@ -72,7 +64,7 @@ def sync_settings(request: HttpRequest) -> HttpResponse:
         "connection": connection,
         "can_change": can_change(request.user),
     }
-    if not fully_connected(connection):
+    if connection is None or not connection.both_connected:
         context.update(_connect_cards_context(connection))
         return render(request, "sync/settings.html", context)
     context.update(_settings_context(request, connection))
@@ -148,29 +140,9 @@ def _duration_text(duration: dt.timedelta | None) -> str:
     return f"{hours} h {minutes} min"
 
 
-def salesforce_users(connection: Connection) -> tuple[list[dict], str]:
-    """Active Salesforce users for the owner picker (cached a few minutes), and an error text."""
-    key = f"cmsync:sf-users:{connection.pk}:{connection.sf_instance_url}"
-    users = cache.get(key)
-    if users is not None:
-        return users, ""
-    sf = salesforce_client(connection)
-    try:
-        users = sf.users(active_only=True)
-    except ApiError as exc:
-        return [], (
-            f"Salesforce users could not be loaded ({exc.message}). The current owners stay; "
-            "try again in a few minutes, or reconnect Salesforce if this persists."
-        )
-    finally:
-        sf.close()
-    cache.set(key, users, SF_USERS_CACHE_SECONDS)
-    return users, ""
-
-
 # Settings changes ----------------------------------------------------------------------------
+@role_required(Access.CHANGE)
 @require_POST
-@admin_required
 def save_frequency(request: HttpRequest) -> HttpResponse:
     connection = connected_or_none(request)
     if connection is None:
@@ -180,47 +152,43 @@ def save_frequency(request: HttpRequest) -> HttpResponse:
         messages.error(request, form_errors(form))
         return settings_redirect()
     frequency = form.cleaned_data["frequency"]
-    before = connection.get_frequency_minutes_display()
-    schedule.set_frequency(connection, frequency)
-    audit(request, "Import frequency", before, frequency.label)
+    schedule.set_frequency(connection, frequency, user=request.user)
     messages.success(request, f"Import frequency saved: {frequency.label}.")
     return settings_redirect()
 
 
+@role_required(Access.CHANGE)
 @require_POST
-@admin_required
 def turn_off(request: HttpRequest) -> HttpResponse:
     connection = connected_or_none(request)
     if connection is None:
         return settings_redirect()
-    audit(request, "Sync", connection.sync_enabled, False)
-    schedule.set_sync_enabled(connection, False)
+    schedule.set_sync_enabled(connection, False, user=request.user)
     messages.success(
         request, "Sync is off: scheduled runs are skipped. A run already going finishes."
     )
     return settings_redirect()
 
 
+@role_required(Access.CHANGE)
 @require_POST
-@admin_required
 def turn_on(request: HttpRequest) -> HttpResponse:
     connection = connected_or_none(request)
     if connection is None:
         return settings_redirect()
-    audit(request, "Sync", connection.sync_enabled, True)
-    schedule.set_sync_enabled(connection, True)
+    schedule.set_sync_enabled(connection, True, user=request.user)
     messages.success(request, "Sync is on: runs start on schedule again.")
     return settings_redirect()
 
 
+@role_required(Access.CHANGE)
 @require_POST
-@admin_required
 def sync_now(request: HttpRequest) -> HttpResponse:
     return _start_run(request, RunKind.INCREMENTAL)
 
 
+@role_required(Access.CHANGE)
 @require_POST
-@admin_required
 def full_sync(request: HttpRequest) -> HttpResponse:
     if not ConfirmForm(request.POST).is_valid():
         messages.error(request, "Confirm the full sync in its dialog first; nothing was started.")
@@ -258,8 +226,8 @@ def _start_run(request: HttpRequest, kind: str) -> HttpResponse:
     return settings_redirect()
 
 
+@role_required(Access.CHANGE)
 @require_POST
-@admin_required
 def save_security_owner(request: HttpRequest, client_id: int) -> HttpResponse:
     connection = connected_or_none(request)
     if connection is None:
@@ -273,20 +241,18 @@ def save_security_owner(request: HttpRequest, client_id: int) -> HttpResponse:
     if not form.is_valid():
         messages.error(request, f"{cm_client.name}: {form_errors(form)}")
         return settings_redirect()
-    before = cm_client.security_owner_name
     try:
-        set_security_owner(cm_client, form.cleaned_data["owner"], users)
+        set_security_owner(cm_client, form.cleaned_data["owner"], users, user=request.user)
     except ConnectError as exc:
         messages.error(request, f"{cm_client.name}: {exc}")
         return settings_redirect()
     owner = cm_client.security_owner_name
-    audit(request, f"Salesforce Security Owner of {cm_client.name}", before, owner)
     messages.success(request, f"{cm_client.name}: Salesforce Security Owner is now {owner}.")
     return settings_redirect()
 
 
+@role_required(Access.CHANGE)
 @require_POST
-@admin_required
 def save_selected_clients(request: HttpRequest) -> HttpResponse:
     connection = connected_or_none(request)
     if connection is None:
@@ -305,13 +271,11 @@ def save_selected_clients(request: HttpRequest) -> HttpResponse:
     if not form.is_valid():
         messages.error(request, form_errors(form))
         return settings_redirect()
-    before = list(connection.clients.filter(selected=True).values_list("name", flat=True))
     try:
-        chosen = select_clients(connection, form.cleaned_data["clients"])
+        chosen = select_clients(connection, form.cleaned_data["clients"], user=request.user)
     except ConnectError as exc:
         messages.error(request, str(exc))
         return settings_redirect()
     names = ", ".join(c.name for c in chosen)
-    audit(request, "Clients to sync", before, [c.name for c in chosen])
     messages.success(request, f"Clients to sync saved: {names}.")
     return settings_redirect()

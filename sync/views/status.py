@@ -7,6 +7,7 @@ from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, render
 from django.urls import NoReverseMatch, reverse
 
+from cmsync.roles import Access, role_required
 from maintenance.tasks import last_heartbeat
 from sync.models import SyncOptions, SyncRun
 from sync.services.schedule import next_run_at
@@ -20,6 +21,7 @@ def _url_or_none(name: str) -> str | None:
         return None
 
 
+@role_required(Access.READ)
 def dashboard(request: HttpRequest) -> HttpResponse:
     connection = get_connection()
     last_run = last_run_for(connection)
@@ -55,12 +57,14 @@ def _run_progress(run: SyncRun) -> dict:
     }
 
 
+@role_required(Access.READ)
 def run_list(request: HttpRequest) -> HttpResponse:
     runs = SyncRun.objects.select_related("connection")
     page = Paginator(runs, 25).get_page(request.GET.get("page"))
     return render(request, "sync/run_list.html", {"page_title": "Run history", "page": page})
 
 
+@role_required(Access.READ)
 def run_detail(request: HttpRequest, run_id: int) -> HttpResponse:
     run = get_object_or_404(SyncRun, pk=run_id)
     rejections = Paginator(run.rejections.select_related("cm_client"), 50).get_page(
@@ -76,6 +80,7 @@ def run_detail(request: HttpRequest, run_id: int) -> HttpResponse:
     return render(request, "sync/run_detail.html", context)
 
 
+@role_required(Access.READ)
 def run_progress(request: HttpRequest, run_id: int) -> JsonResponse:
     run = get_object_or_404(SyncRun, pk=run_id)
     return JsonResponse(_run_progress(run))

@@ -1,8 +1,8 @@
 """The Storage screen: storage used in Salesforce, its forecast, and the tracking-history and
 campaign-member-aggregate settings.
 
-Everyone signed in reads it; only Admins change it (the role middleware answers 403 to every
-other POST, and the POST views check again). Views validate a form and call a service.
+Everyone signed in reads it; only Admins change it (``role_required``). Views validate a form
+and call a service; the services audit every change.
 """
 
 from __future__ import annotations
@@ -14,14 +14,16 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_GET, require_POST
 
-from cmsync.roles import admin_required, can_change
+from cmsync.roles import Access, can_change, role_required
 from sync.forms.storage import CampaignMemberAggregatesForm, TrackingHistoryForm
 from sync.models import Connection, EmailType, SyncOptions
 from sync.services import storage
 from sync.services.retention import describe_setting
 from sync.services.status import get_connection
+from sync.views.common import NOT_CONNECTED
 
 
+@role_required(Access.READ)
 @require_GET
 def storage_screen(request: HttpRequest) -> HttpResponse:
     return _render_screen(request, get_connection(), refresh=request.GET.get("refresh") == "1")
@@ -57,12 +59,12 @@ def _render_screen(
 def _connection_or_redirect(request: HttpRequest) -> Connection | None:
     connection = get_connection()
     if connection is None:
-        messages.error(request, "Connect Campaign Monitor and Salesforce first.")
+        messages.error(request, NOT_CONNECTED)
     return connection
 
 
+@role_required(Access.CHANGE)
 @require_POST
-@admin_required
 def save_tracking_history(request: HttpRequest) -> HttpResponse:
     connection = _connection_or_redirect(request)
     if connection is None:
@@ -110,8 +112,8 @@ def _confirm(
     return render(request, "sync/storage_confirm.html", context)
 
 
+@role_required(Access.CHANGE)
 @require_POST
-@admin_required
 def save_campaign_member_aggregates(request: HttpRequest) -> HttpResponse:
     connection = _connection_or_redirect(request)
     if connection is None:

@@ -13,6 +13,7 @@ from django.shortcuts import render
 from django.views.decorators.clickjacking import xframe_options_exempt
 from django.views.decorators.http import require_GET
 
+from cmsync.roles import Access, role_required
 from sync.forms.options import EmailLookupForm
 from sync.models import Connection
 from sync.services.status import get_connection
@@ -35,6 +36,7 @@ def _lookup(request: HttpRequest) -> tuple[EmailLookupForm, TrackingPanel | None
     return form, tracking_panel(get_connection(), form.cleaned_data["email"])
 
 
+@role_required(Access.READ)
 @require_GET
 def tracking_panel_page(request: HttpRequest) -> HttpResponse:
     form, panel = _lookup(request)
@@ -45,6 +47,7 @@ def tracking_panel_page(request: HttpRequest) -> HttpResponse:
     )
 
 
+@role_required(Access.READ)
 @require_GET
 @xframe_options_exempt
 def tracking_panel_embed(request: HttpRequest) -> HttpResponse:

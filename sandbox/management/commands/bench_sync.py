@@ -27,6 +27,7 @@ from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 from django.utils import timezone
 
+from maintenance.services import command_actor
 from sandbox.config import SandboxConfig
 from sync.clients.salesforce import password_grant
 from sync.models import Connection, RunKind, SyncCursor, SyncRun
@@ -147,15 +148,16 @@ def _connect(cm_port: int, sf_port: int, defaults: SandboxConfig) -> Connection:
     cm_base = f"https://127.0.0.1:{cm_port}/api/v3.3"
     sf_url = f"https://127.0.0.1:{sf_port}"
     connection = Connection.objects.create(name="bench_sync", cm_base_url=cm_base)
+    actor = command_actor("bench_sync")
     connect_campaign_monitor(
-        connection, base_url=cm_base, api_key=defaults.cm_api_key, select="all"
+        connection, user=actor, base_url=cm_base, api_key=defaults.cm_api_key, select="all"
     )
     tokens = password_grant(
         sf_url, defaults.sf_username, defaults.sf_password, defaults.sf_client_id,
         defaults.sf_client_secret, settings.CMSYNC_CA_BUNDLE,
     )  # fmt: skip
     connect_salesforce(
-        connection, tokens, login_url=sf_url, username=defaults.sf_username,
+        connection, tokens, user=actor, login_url=sf_url, username=defaults.sf_username,
         password=defaults.sf_password,
     )  # fmt: skip
     return connection

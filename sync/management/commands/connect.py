@@ -1,4 +1,8 @@
-"""Connect Campaign Monitor (API key) and Salesforce (password flow) from a script."""
+"""Connect Campaign Monitor (API key) and Salesforce (password flow) from a script.
+
+Each side's change is audited by the connect services; the audit log names this command
+(``manage.py connect``) as who made it.
+"""
 
 from __future__ import annotations
 
@@ -7,6 +11,7 @@ from typing import Any
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 
+from maintenance.services import command_actor
 from sync.clients.errors import ApiError
 from sync.clients.salesforce import password_grant
 from sync.services.api import ca_bundle
@@ -36,6 +41,7 @@ class Command(BaseCommand):
     def handle(self, *args: Any, **options: Any) -> None:
         if not options["sf_client_id"]:
             raise CommandError("--sf-client-id (or SF_CLIENT_ID) is needed for the password flow")
+        actor = command_actor("connect")
         connection = get_or_create_connection()
         select = options["clients"]
         if select and select != "all":
@@ -43,6 +49,7 @@ class Command(BaseCommand):
         try:
             clients = connect_campaign_monitor(
                 connection,
+                user=actor,
                 base_url=options["cm_base_url"].rstrip("/"),
                 api_key=options["cm_api_key"],
                 select=select,
@@ -59,6 +66,7 @@ class Command(BaseCommand):
             connect_salesforce(
                 connection,
                 tokens,
+                user=actor,
                 login_url=login_url,
                 username=options["sf_username"],
                 password=options["sf_password"],
