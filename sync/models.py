@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
+import json
 
 from django.conf import settings
 from django.db import models
 from django.utils import timezone
 
 from lib.fields import EncryptedTextField
+from sync.clients.email_types import EmailType  # Django-free, so the API clients derive from it
 
 CM_DEFAULT_BASE_URL = "https://api.createsend.com/api/v3.3"
 
@@ -293,17 +296,6 @@ class RecordRejection(models.Model):
         return f"{self.sobject} {self.cm_key}: {self.error_code}"
 
 
-class EmailType(models.TextChoices):
-    """Kinds of tracking history (the values of CMS_Email_Tracking__c.Event_Type__c)."""
-
-    SENT = "Sent", "Sent"
-    OPENED = "Opened", "Opened"
-    CLICKED = "Clicked", "Clicked"
-    BOUNCED = "Bounced", "Bounced"
-    UNSUBSCRIBED = "Unsubscribed", "Unsubscribed"
-    SPAM_COMPLAINT = "Spam Complaint", "Spam complaint"
-
-
 def _all_email_types() -> list[str]:
     return list(EmailType.values)
 
@@ -334,12 +326,64 @@ class SyncOptions(models.Model):
         options, _ = cls.objects.get_or_create(connection=connection)
         return options
 
+    # The tracking-history setting: every rule about it is here, and only here ------------------
+    def kept_types(self) -> list[str]:
+        """The email types chosen to keep, in EmailType order (unknown values dropped)."""
+        return EmailType.in_order(self.email_types_to_keep)
+
+    @property
+    def keeps_nothing(self) -> bool:
+        """0 days, or no email type chosen: cmsync stores no tracking history at all."""
+        return self.days_to_keep <= 0 or not self.kept_types()
+
+    @property
+    def keeps_every_type(self) -> bool:
+        return len(self.kept_types()) == len(EmailType.values)
+
+    @property
+    def days_kept(self) -> int:
+        """Days of tracking history stored: 0 when nothing is."""
+        return 0 if self.keeps_nothing else self.days_to_keep
+
+    def keeps_less_than(self, other: SyncOptions) -> bool:
+        """Whether this setting stores less than ``other``: fewer days, or fewer email types."""
+
+        def types(options: SyncOptions) -> set[str]:
+            return set() if options.keeps_nothing else set(options.kept_types())
+
+        return self.days_kept < other.days_kept or bool(types(other) - types(self))
+
     def keeps(self, event_type: str) -> bool:
-        return self.days_to_keep > 0 and event_type in self.email_types_to_keep
+        """Whether events of this type are stored (inside the window, see ``retention_cutoff``)."""
+        return not self.keeps_nothing and event_type in self.kept_types()
 
     def retention_cutoff(self, now: dt.datetime | None = None) -> dt.datetime:
         """Events older than this are outside the window."""
         return (now or timezone.now()) - dt.timedelta(days=self.days_to_keep)
+
+    def tracking_description(self) -> str:
+        """The setting in words, e.g. "the last 90 days of Sent, Opened"."""
+        if self.keeps_nothing:
+            return "no tracking history"
+        if self.keeps_every_type:
+            what = "all email types"
+        else:
+            what = ", ".join(EmailType(value).label for value in self.kept_types())
+        return f"the last {self.days_to_keep} days of {what}"
+
+    def tracking_signature(self) -> str:
+        """A short digest of the setting as saved: it changes whenever the setting does.
+
+        The sync engine stores it in each campaign's marker (a change makes the next run read
+        the campaign's reports again) and the Storage screen keys its cached figures on it.
+        The digest is the one markers were written with before, so saved markers stay valid.
+        """
+        payload = json.dumps(
+            {"days": self.days_to_keep, "types": sorted(self.email_types_to_keep or [])},
+            sort_keys=True,
+            separators=(",", ":"),
+        )
+        return hashlib.md5(payload.encode("utf-8")).hexdigest()[:8]  # noqa: S324 - change detection
 
 
 class ConsentSource(models.TextChoices):

@@ -74,7 +74,7 @@ def read_figures(sf: SalesforceClient, options: SyncOptions) -> SalesforceFigure
             sf.soql(
                 f"SELECT COUNT() FROM {TRACKING_OBJECT} "
                 f"WHERE Event_Date__c = LAST_N_DAYS:{window} AND Event_Type__c IN {{}}",
-                retention.kept_types(options),
+                options.kept_types(),
             ),
         )
         condition = retention.outside_window_condition(sf, options)
@@ -96,9 +96,7 @@ def rate_window_days(options: SyncOptions) -> int:
     A window shorter than 30 days keeps fewer than 30 days of events, so the rate is measured
     over the days actually kept rather than diluted over 30.
     """
-    if retention.keeps_nothing(options):
-        return 0
-    return min(RATE_WINDOW_DAYS, options.days_to_keep)
+    return min(RATE_WINDOW_DAYS, options.days_kept)
 
 
 def _count(sf: SalesforceClient, soql: str) -> int:
@@ -127,9 +125,8 @@ def figures_cache_key(connection: Connection, options: SyncOptions) -> str:
     last_retention = MaintenanceMessage.objects.filter(job=retention.JOB).aggregate(m=Max("pk"))[
         "m"
     ]
-    setting = f"{options.days_to_keep}:{','.join(retention.kept_types(options))}"
     org = f"{connection.sf_instance_url}:{connection.sf_connected_at}"
-    digest = hashlib.sha256(f"{org}|{setting}".encode()).hexdigest()[:16]
+    digest = hashlib.sha256(f"{org}|{options.tracking_signature()}".encode()).hexdigest()[:16]
     return f"cmsync:storage:{connection.pk}:{last_run or 0}:{last_retention or 0}:{digest}"
 
 
@@ -248,7 +245,7 @@ def build_report(figures: SalesforceFigures, options: SyncOptions) -> StorageRep
     """Rows per object now and at each horizon, from figures read earlier (pure arithmetic)."""
     window = figures.rate_window_days
     rate = figures.recent_events / window if window else 0.0
-    days = 0 if retention.keeps_nothing(options) else options.days_to_keep
+    days = options.days_kept
     tracking_now = figures.counts.get(TRACKING_OBJECT, 0)
     in_window = max(0, tracking_now - figures.tracking_outside)
     rows = []
@@ -271,7 +268,7 @@ def build_report(figures: SalesforceFigures, options: SyncOptions) -> StorageRep
         rate_per_day=rate,
         rate_window_days=window,
         days_to_keep=days,
-        kept_types=retention.kept_types(options),
+        kept_types=options.kept_types(),
         tracking_outside=figures.tracking_outside,
         data_storage_max_mb=figures.data_storage_max_mb,
         data_storage_remaining_mb=figures.data_storage_remaining_mb,
@@ -395,17 +392,9 @@ def proposed_options(
     )
 
 
-def _kept(options: SyncOptions) -> tuple[int, set[str]]:
-    if retention.keeps_nothing(options):
-        return 0, set()
-    return options.days_to_keep, set(retention.kept_types(options))
-
-
 def narrows(current: SyncOptions, proposed: SyncOptions) -> bool:
-    """Whether ``proposed`` keeps less than ``current``: fewer days, or fewer email types."""
-    days_now, types_now = _kept(current)
-    days_new, types_new = _kept(proposed)
-    return days_new < days_now or bool(types_now - types_new)
+    """Whether ``proposed`` keeps less than ``current`` (saving it runs the retention job)."""
+    return proposed.keeps_less_than(current)
 
 
 def count_to_delete(connection: Connection, proposed: SyncOptions) -> int | None:
@@ -420,8 +409,8 @@ def count_to_delete(connection: Connection, proposed: SyncOptions) -> int | None
 
 
 def type_labels(values: Iterable[str]) -> list[str]:
-    chosen = set(values)
-    return [label for value, label in EmailType.choices if value in chosen]
+    """The labels of the given email types, in EmailType order."""
+    return [EmailType(value).label for value in EmailType.in_order(values)]
 
 
 def save_tracking_history(
