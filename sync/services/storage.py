@@ -208,7 +208,6 @@ class StorageReport:
     data_storage_max_mb: int | None = None
     data_storage_remaining_mb: int | None = None
     read_at: dt.datetime | None = None
-    chart: dict[str, Any] = field(default_factory=dict)
 
     @property
     def rate_text(self) -> str:
@@ -273,7 +272,6 @@ def build_report(figures: SalesforceFigures, options: SyncOptions) -> StorageRep
         data_storage_max_mb=figures.data_storage_max_mb,
         data_storage_remaining_mb=figures.data_storage_remaining_mb,
         read_at=figures.read_at,
-        chart=chart(rows),
     )
 
 
@@ -312,71 +310,6 @@ def format_kb(kb: float) -> str:
     if kb < 1024 * 1024:
         return f"{kb / 1024:,.1f} MB"
     return f"{kb / (1024 * 1024):,.2f} GB"
-
-
-# The chart (inline SVG, drawn by the template from these numbers) ------------------------------
-CHART_WIDTH = 640
-CHART_LABEL_WIDTH = 170
-CHART_BAR_AREA = 360
-CHART_BAR_HEIGHT = 9
-CHART_GROUP_GAP = 14
-CHART_SERIES_COLOURS = ("#0b5cad", "#7aa7d9", "#a9c6e8", "#d3e2f3")
-
-
-def chart(rows: Iterable[ObjectRow]) -> dict[str, Any]:
-    """Bar geometry: per object one bar for now and one per forecast horizon.
-
-    Coordinates are pre-formatted strings so template localisation never touches them.
-    """
-    rows = list(rows)
-    series = ["Now", *(f"In {h} days" for h in FORECAST_HORIZONS)]
-    largest = max([1, *(max(row.records, *row.forecast) for row in rows)])
-    step = CHART_BAR_HEIGHT + 1
-    groups = []
-    y = 24  # room for the legend
-    for row in rows:
-        bars = []
-        for index, records in enumerate([row.records, *row.forecast]):
-            width = CHART_BAR_AREA * records / largest
-            top = y + index * step
-            bars.append(
-                {
-                    "x": _n(CHART_LABEL_WIDTH),
-                    "y": _n(top),
-                    "width": _n(max(width, 1.0) if records else 0),
-                    "height": _n(CHART_BAR_HEIGHT),
-                    "colour": CHART_SERIES_COLOURS[index],
-                    "text_x": _n(CHART_LABEL_WIDTH + width + 4),
-                    "text_y": _n(top + CHART_BAR_HEIGHT - 1),
-                    "title": f"{row.label}, {series[index].lower()}: {records:,} records "
-                    f"({format_kb(records * RECORD_KB)})",
-                    "value": f"{records:,}",
-                }
-            )
-        group_height = len(bars) * step
-        groups.append(
-            {
-                "label": row.label,
-                "label_x": _n(CHART_LABEL_WIDTH - 8),
-                "label_y": _n(y + group_height / 2 + 4),
-                "bars": bars,
-            }
-        )
-        y += group_height + CHART_GROUP_GAP
-    legend = [
-        {
-            "label": label,
-            "colour": colour,
-            "x": _n(CHART_LABEL_WIDTH + index * 110),
-            "text_x": _n(CHART_LABEL_WIDTH + index * 110 + 14),
-        }
-        for index, (label, colour) in enumerate(zip(series, CHART_SERIES_COLOURS, strict=True))
-    ]
-    return {"width": _n(CHART_WIDTH), "height": _n(y), "groups": groups, "legend": legend}
-
-
-def _n(value: float) -> str:
-    return f"{value:.1f}".removesuffix(".0")
 
 
 # Saving the settings --------------------------------------------------------------------------
