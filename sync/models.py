@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import json
+from typing import Any
 
 from django.conf import settings
 from django.db import models
@@ -517,6 +518,18 @@ class ImportJob(models.Model):
 
     def __str__(self) -> str:
         return f"import {self.pk}: {self.source_name} → {self.list_name}"
+
+    @classmethod
+    def create_for(cls, connection: Connection, **fields: Any) -> ImportJob:
+        """The one way an import job is made (the wizard, Run again, a standing mapping's run).
+
+        It takes "Trigger journeys" from the General Options as they are now, so changing the
+        option later does not change an import already started.
+        """
+        options = SyncOptions.for_connection(connection)
+        return cls.objects.create(
+            connection=connection, trigger_journeys=options.trigger_journeys, **fields
+        )
 
     @property
     def is_active(self) -> bool:

@@ -37,6 +37,7 @@ from sync.clients.salesforce_schema import OBJECT_NAMES, OBJECTS_BY_NAME, TRACKI
 from sync.models import Connection, EmailType, SyncOptions
 from sync.services import retention
 from sync.services.api import salesforce_client
+from sync.services.jobs import RETENTION_JOB, enqueue_on_commit
 
 logger = logging.getLogger(__name__)
 
@@ -371,14 +372,8 @@ def save_tracking_history(
         options.save(update_fields=["days_to_keep", "email_types_to_keep", "updated_at"])
         record_changes(user=user, area=AUDIT_AREA, changes=changes)
         if shrinking:
-            transaction.on_commit(lambda: _enqueue_retention(connection.pk))
+            enqueue_on_commit(RETENTION_JOB, connection.pk)
     return shrinking
-
-
-def _enqueue_retention(connection_id: int) -> None:
-    from sync.tasks import retention_job  # tasks import services, not the other way round
-
-    retention_job.delay(connection_id)
 
 
 def save_campaign_member_aggregates(connection: Connection, *, enabled: bool, user) -> bool:

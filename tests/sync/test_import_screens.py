@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import html
 import re
+from unittest import mock
 from urllib.parse import urlencode
 
 import pytest
@@ -23,9 +24,10 @@ MAP_URL = "/sync/import/new/"
 
 
 @pytest.fixture
-def run_imports_here(monkeypatch):
+def run_imports_here():
     """Started imports run in this process instead of on a Celery worker."""
-    monkeypatch.setattr(imports, "_enqueue", imports.execute_import)
+    with mock.patch("sync.tasks.run_import.delay", side_effect=imports.execute_import):
+        yield
 
 
 def text_of(response) -> str:
