@@ -309,10 +309,11 @@ class SyncOptions(models.Model):
     days_to_keep = models.PositiveIntegerField(default=180)
     email_types_to_keep = models.JSONField(default=_all_email_types)
     campaign_member_aggregates = models.BooleanField(default=False)
-    # General options.
+    # General options: off, except the first two (the guide's defaults for a new connection;
+    # migration 0004 changed only the default, so existing connections keep their choices).
     email_opt_sync = models.BooleanField(default=False)
-    trigger_journeys = models.BooleanField(default=False)
-    account_trigger = models.BooleanField(default=False)
+    trigger_journeys = models.BooleanField(default=True)
+    account_trigger = models.BooleanField(default=True)
     disable_triggers = models.BooleanField(default=False)
     suppression_sync = models.BooleanField(default=False)
     # How far the SF → CM opt-out batch job has read Contact/Lead changes.

@@ -81,7 +81,8 @@ def test_valid_choice_goes_to_mapping_with_sensible_defaults(connection, admin_c
     assert f"to list “{list_name}”" in text
     assert selected(text, "email") == "Email"
     assert selected(text, "name") == "Name"
-    assert "No journey starts" in text
+    # A new connection triggers journeys (the guide's default), and the page says so.
+    assert "“Trigger journeys for subscribers added by cmsync” is on" in text
 
 
 def test_mapping_page_for_a_report_offers_first_plus_last_name(connection, admin_client):
