@@ -3,12 +3,16 @@
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
+import json
+from typing import Any
 
 from django.conf import settings
 from django.db import models
 from django.utils import timezone
 
 from lib.fields import EncryptedTextField
+from sync.clients.email_types import EmailType  # Django-free, so the API clients derive from it
 
 CM_DEFAULT_BASE_URL = "https://api.createsend.com/api/v3.3"
 
@@ -296,17 +300,6 @@ class RecordRejection(models.Model):
         return f"{self.sobject} {self.cm_key}: {self.error_code}"
 
 
-class EmailType(models.TextChoices):
-    """Kinds of tracking history (the values of CMS_Email_Tracking__c.Event_Type__c)."""
-
-    SENT = "Sent", "Sent"
-    OPENED = "Opened", "Opened"
-    CLICKED = "Clicked", "Clicked"
-    BOUNCED = "Bounced", "Bounced"
-    UNSUBSCRIBED = "Unsubscribed", "Unsubscribed"
-    SPAM_COMPLAINT = "Spam Complaint", "Spam complaint"
-
-
 def _all_email_types() -> list[str]:
     return list(EmailType.values)
 
@@ -319,10 +312,11 @@ class SyncOptions(models.Model):
     days_to_keep = models.PositiveIntegerField(default=180)
     email_types_to_keep = models.JSONField(default=_all_email_types)
     campaign_member_aggregates = models.BooleanField(default=False)
-    # General options.
+    # General options: off, except the first two (the guide's defaults for a new connection;
+    # migration 0004 changed only the default, so existing connections keep their choices).
     email_opt_sync = models.BooleanField(default=False)
-    trigger_journeys = models.BooleanField(default=False)
-    account_trigger = models.BooleanField(default=False)
+    trigger_journeys = models.BooleanField(default=True)
+    account_trigger = models.BooleanField(default=True)
     disable_triggers = models.BooleanField(default=False)
     suppression_sync = models.BooleanField(default=False)
     # How far the SF → CM opt-out batch job has read Contact/Lead changes.
@@ -337,12 +331,64 @@ class SyncOptions(models.Model):
         options, _ = cls.objects.get_or_create(connection=connection)
         return options
 
+    # The tracking-history setting: every rule about it is here, and only here ------------------
+    def kept_types(self) -> list[str]:
+        """The email types chosen to keep, in EmailType order (unknown values dropped)."""
+        return EmailType.in_order(self.email_types_to_keep)
+
+    @property
+    def keeps_nothing(self) -> bool:
+        """0 days, or no email type chosen: cmsync stores no tracking history at all."""
+        return self.days_to_keep <= 0 or not self.kept_types()
+
+    @property
+    def keeps_every_type(self) -> bool:
+        return len(self.kept_types()) == len(EmailType.values)
+
+    @property
+    def days_kept(self) -> int:
+        """Days of tracking history stored: 0 when nothing is."""
+        return 0 if self.keeps_nothing else self.days_to_keep
+
+    def keeps_less_than(self, other: SyncOptions) -> bool:
+        """Whether this setting stores less than ``other``: fewer days, or fewer email types."""
+
+        def types(options: SyncOptions) -> set[str]:
+            return set() if options.keeps_nothing else set(options.kept_types())
+
+        return self.days_kept < other.days_kept or bool(types(other) - types(self))
+
     def keeps(self, event_type: str) -> bool:
-        return self.days_to_keep > 0 and event_type in self.email_types_to_keep
+        """Whether events of this type are stored (inside the window, see ``retention_cutoff``)."""
+        return not self.keeps_nothing and event_type in self.kept_types()
 
     def retention_cutoff(self, now: dt.datetime | None = None) -> dt.datetime:
         """Events older than this are outside the window."""
         return (now or timezone.now()) - dt.timedelta(days=self.days_to_keep)
+
+    def tracking_description(self) -> str:
+        """The setting in words, e.g. "the last 90 days of Sent, Opened"."""
+        if self.keeps_nothing:
+            return "no tracking history"
+        if self.keeps_every_type:
+            what = "all email types"
+        else:
+            what = ", ".join(EmailType(value).label for value in self.kept_types())
+        return f"the last {self.days_to_keep} days of {what}"
+
+    def tracking_signature(self) -> str:
+        """A short digest of the setting as saved: it changes whenever the setting does.
+
+        The sync engine stores it in each campaign's marker (a change makes the next run read
+        the campaign's reports again) and the Storage screen keys its cached figures on it.
+        The digest is the one markers were written with before, so saved markers stay valid.
+        """
+        payload = json.dumps(
+            {"days": self.days_to_keep, "types": sorted(self.email_types_to_keep or [])},
+            sort_keys=True,
+            separators=(",", ":"),
+        )
+        return hashlib.md5(payload.encode("utf-8")).hexdigest()[:8]  # noqa: S324 - change detection
 
 
 class ConsentSource(models.TextChoices):
@@ -476,6 +522,18 @@ class ImportJob(models.Model):
 
     def __str__(self) -> str:
         return f"import {self.pk}: {self.source_name} → {self.list_name}"
+
+    @classmethod
+    def create_for(cls, connection: Connection, **fields: Any) -> ImportJob:
+        """The one way an import job is made (the wizard, Run again, a standing mapping's run).
+
+        It takes "Trigger journeys" from the General Options as they are now, so changing the
+        option later does not change an import already started.
+        """
+        options = SyncOptions.for_connection(connection)
+        return cls.objects.create(
+            connection=connection, trigger_journeys=options.trigger_journeys, **fields
+        )
 
     @property
     def is_active(self) -> bool:

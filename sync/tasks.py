@@ -1,11 +1,18 @@
-"""Celery tasks of the sync: thin wrappers that load ids and call the run services."""
+"""Celery tasks of the sync: thin wrappers that load ids and call the services.
+
+Services queue them by name through :func:`sync.services.jobs.enqueue_on_commit` and never
+import this module.
+"""
 
 from __future__ import annotations
 
 from celery import shared_task
 
 from sync.models import Connection, RunKind, RunTrigger
-from sync.services import runs
+from sync.services import imports, runs
+from sync.services.optout import run_optout_batch
+from sync.services.retention import run_retention
+from sync.services.standing import run_standing_mappings
 
 
 @shared_task(name="sync.tasks.primary_sync", acks_late=True)
@@ -42,16 +49,12 @@ def scheduled_primary_sync(connection_id: int) -> str:
 @shared_task(name="sync.tasks.sweep_stale_runs")
 def sweep_stale_runs() -> int:
     """Declare lost the runs and imports whose worker died (beat, every few minutes)."""
-    from sync.services.imports import sweep_stale_imports
-
-    return runs.sweep_stale_runs() + sweep_stale_imports()
+    return runs.sweep_stale_runs() + imports.sweep_stale_imports()
 
 
 @shared_task(name="sync.tasks.optout_batch", acks_late=True)
 def optout_batch() -> int:
     """Carry Salesforce opt-outs to Campaign Monitor for every connection that wants it."""
-    from sync.services.optout import run_optout_batch
-
     done = 0
     for connection in Connection.objects.all():
         report = run_optout_batch(connection)
@@ -63,8 +66,6 @@ def optout_batch() -> int:
 def retention_job(connection_id: int | None = None) -> int:
     """Delete tracking history outside the Storage setting, for one connection or every
     connected one; returns how many records were deleted."""
-    from sync.services.retention import run_retention
-
     connections = Connection.objects.exclude(sf_connected_at=None)
     if connection_id is not None:
         connections = connections.filter(pk=connection_id)
@@ -74,14 +75,10 @@ def retention_job(connection_id: int | None = None) -> int:
 @shared_task(name="sync.tasks.run_import", acks_late=True, reject_on_worker_lost=True)
 def run_import(job_id: int) -> str:
     """Run one import-wizard job (Salesforce list view or report → Campaign Monitor list)."""
-    from sync.services.imports import execute_import
-
-    return execute_import(job_id).status
+    return imports.execute_import(job_id).status
 
 
 @shared_task(name="sync.tasks.keep_mappings_in_step", acks_late=True)
 def keep_mappings_in_step() -> int:
     """Start an import for each standing field mapping whose list view changed."""
-    from sync.services.standing import run_standing_mappings
-
     return len(run_standing_mappings())

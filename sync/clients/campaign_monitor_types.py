@@ -12,6 +12,8 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any
 
+from .email_types import EmailType
+
 #: The most subscribers CM accepts in one import call (error 209 above it).
 IMPORT_BATCH_LIMIT = 1000
 
@@ -19,7 +21,7 @@ IMPORT_BATCH_LIMIT = 1000
 SUBSCRIBER_STATES = ("active", "unconfirmed", "unsubscribed", "bounced", "deleted")
 
 #: Per-email reports of a sent campaign that are paged and take a ``date`` filter.
-CAMPAIGN_EVENT_REPORTS = ("opens", "clicks", "unsubscribes", "spam", "bounces")
+CAMPAIGN_EVENT_REPORTS = tuple(EmailType.by_cm_report())
 
 #: Journey email reports (``/journeys/email/{emailid}/{report}.json``).
 JOURNEY_EMAIL_REPORTS = ("recipients", "opens", "clicks", "unsubscribes", "bounces")

@@ -13,6 +13,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from .email_types import EmailType
 from .errors import PermanentError
 
 if TYPE_CHECKING:
@@ -31,7 +32,7 @@ SUPPRESSION_OBJECT = "CMS_Suppression__c"
 
 SUBSCRIBER_STATES = ("Active", "Unsubscribed", "Bounced", "Deleted", "Unconfirmed")
 CONSENT_VALUES = ("Yes", "No", "Unchanged")
-EVENT_TYPES = ("Sent", "Opened", "Clicked", "Bounced", "Unsubscribed", "Spam Complaint")
+EVENT_TYPES = tuple(EmailType.values)  # the Event_Type__c picklist
 
 
 def subscriber_key(list_id: str, email: str) -> str:

@@ -18,7 +18,7 @@ from sync.clients.salesforce_schema import CAMPAIGN_OBJECT, EXTERNAL_ID, TRACKIN
 from sync.engine.matcher import soql_list, soql_string
 from sync.engine.records import fingerprint
 from sync.engine.writer import Outcome, SalesforceWriter
-from sync.models import CMClient, SyncCursor, SyncedRecord
+from sync.models import CMClient, EmailType, SyncCursor, SyncedRecord
 
 MEMBER = "CampaignMember"
 BATCH = 200
@@ -41,17 +41,17 @@ class MemberStats:
         return self.contact_id or self.lead_id or ""
 
     def add(self, event_type: str, when: str | None) -> None:
-        if event_type == "Sent":
+        if event_type == EmailType.SENT:
             self.sent = True
-        elif event_type == "Opened":
+        elif event_type == EmailType.OPENED:
             self.opens += 1
-        elif event_type == "Clicked":
+        elif event_type == EmailType.CLICKED:
             self.clicks += 1
-        elif event_type == "Bounced":
+        elif event_type == EmailType.BOUNCED:
             self.bounced = True
-        elif event_type == "Unsubscribed":
+        elif event_type == EmailType.UNSUBSCRIBED:
             self.unsubscribed = True
-        elif event_type == "Spam Complaint":
+        elif event_type == EmailType.SPAM_COMPLAINT:
             self.spam = True
         if when and (self.last_activity is None or when > self.last_activity):
             self.last_activity = when

@@ -31,7 +31,7 @@ from sync.engine.aggregates import update_campaign_members
 from sync.engine.consent import carry_cm_optouts
 from sync.engine.suppression import mirror_suppression_list
 from sync.engine.writer import SalesforceFailure, SalesforceWriter
-from sync.models import CMClient, SyncCursor, SyncOptions
+from sync.models import CMClient, EmailType, SyncCursor, SyncOptions
 
 OVERLAP = dt.timedelta(minutes=5)
 # Campaign statistics keep changing after a send; summaries are re-read for this long.
@@ -64,9 +64,7 @@ class ClientSync:
         self.cutoff = self.options.retention_cutoff(now())
         # Which tracking history is kept; part of each campaign's marker, so a change of the
         # Storage settings makes the next run read that campaign's reports again.
-        self.tracking_signature = records.fingerprint(
-            {"days": self.options.days_to_keep, "types": sorted(self.options.email_types_to_keep)}
-        )[:8]
+        self.tracking_signature = self.options.tracking_signature()
         # Addresses seen unsubscribed or deleted this run, with when (for the opt-out rule).
         self.unsubscribed_emails: dict[str, dt.datetime | None] = {}
         # Campaigns whose reports were read this run (their member statistics may change).
@@ -208,7 +206,7 @@ class ClientSync:
         self.changed_campaigns.add(campaign_id)
         # Storage settings changed since this campaign was read: read its reports from the start.
         from_start = bool(previous) and previous.partition("|")[2] != self.tracking_signature
-        if self.options.keeps(records.SENT):
+        if self.options.keeps(EmailType.SENT):
             self._sync_recipients(campaign, from_start)
         for report, event_type in records.EVENT_REPORTS.items():
             if not self.options.keeps(event_type):
@@ -253,7 +251,7 @@ class ClientSync:
             self.writer.add(
                 TRACKING_OBJECT,
                 records.tracking_record(
-                    self.client_id, campaign_id, records.SENT, item, sent_date, self.tz
+                    self.client_id, campaign_id, EmailType.SENT.value, item, sent_date, self.tz
                 ),
             )
         position = records.parse_cm_date(sent_date, self.tz) or EPOCH

@@ -14,6 +14,7 @@ from functools import lru_cache
 from typing import Any
 
 from lib.cm_time_zones import zone_from_cm  # noqa: F401 (re-exported for the engine)
+from sync.clients.email_types import EmailType
 from sync.clients.salesforce_schema import (
     CAMPAIGN_OBJECT,
     CLIENT_OBJECT,
@@ -27,15 +28,10 @@ from sync.clients.salesforce_schema import (
 MAX_KEY_LENGTH = 255
 MAX_NAME_LENGTH = 80
 
-# CM report name → (cmsync event type, CM field holding extra detail)
+# CM's dated campaign report → the email type of its events (Sent comes from the recipients).
 EVENT_REPORTS: dict[str, str] = {
-    "opens": "Opened",
-    "clicks": "Clicked",
-    "bounces": "Bounced",
-    "unsubscribes": "Unsubscribed",
-    "spam": "Spam Complaint",
+    report: email_type.value for report, email_type in EmailType.by_cm_report().items()
 }
-SENT = "Sent"
 SUBSCRIBER_STATE_REPORTS = ("active", "unconfirmed", "unsubscribed", "bounced", "deleted")
 
 

@@ -48,7 +48,7 @@ class TrackingHistoryForm(forms.Form):
         return cls(
             initial={
                 "days_to_keep": options.days_to_keep,
-                "email_types_to_keep": list(options.email_types_to_keep or []),
+                "email_types_to_keep": options.kept_types(),
             }
         )
 
@@ -62,8 +62,7 @@ class TrackingHistoryForm(forms.Form):
         return days
 
     def clean_email_types_to_keep(self) -> list[str]:
-        chosen = set(self.cleaned_data["email_types_to_keep"])
-        return [EmailType(value).value for value in EmailType.values if value in chosen]
+        return EmailType.in_order(self.cleaned_data["email_types_to_keep"])
 
     def clean(self) -> dict[str, Any]:
         cleaned = super().clean()

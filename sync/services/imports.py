@@ -24,7 +24,6 @@ from typing import Any
 
 from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
-from django.db import transaction
 from django.utils import timezone
 
 from maintenance.models import Level
@@ -43,6 +42,7 @@ from sync.services.import_sources import (
     opted_out_addresses,
     read_rows,
 )
+from sync.services.jobs import RUN_IMPORT, enqueue_on_commit
 from sync.services.runs import classify_api_error
 
 logger = logging.getLogger(__name__)
@@ -132,8 +132,8 @@ def start_import(
         raise ImportRefused(OUTBOUND_DISABLED)
     if plan.keep_in_step and plan.source.kind != "listview":
         raise ImportRefused(ONLY_LIST_VIEWS)
-    job = ImportJob.objects.create(
-        connection=connection,
+    job = ImportJob.create_for(
+        connection,
         cm_client=plan.destination.cm_client,
         list_id=plan.destination.list_id,
         list_name=plan.destination.name,
@@ -143,13 +143,12 @@ def start_import(
         source_name=plan.source.label,
         mapping=plan.mapping,
         consent_to_track=plan.consent_to_track,
-        trigger_journeys=options.trigger_journeys,
         requested_by=user if getattr(user, "is_authenticated", False) else None,
     )
     if plan.keep_in_step:
         standing.keep_in_step(job, user)
     if enqueue:
-        transaction.on_commit(lambda: enqueue_job(job.pk))
+        enqueue_on_commit(RUN_IMPORT, job.pk)
     return job
 
 
@@ -167,17 +166,6 @@ def run_again(job: ImportJob, user, *, enqueue: bool = True) -> ImportJob:
         job.consent_to_track,
     )
     return start_import(job.connection, user, plan, enqueue=enqueue)
-
-
-def enqueue_job(job_id: int) -> None:
-    """Hand an import job to a worker."""
-    _enqueue(job_id)
-
-
-def _enqueue(job_id: int) -> None:
-    from sync.tasks import run_import  # tasks import services, not the other way round
-
-    run_import.delay(job_id)
 
 
 # Running -----------------------------------------------------------------------------------

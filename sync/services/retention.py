@@ -25,7 +25,7 @@ from maintenance.services import batch_size_for, record_message
 from sync.clients.errors import ApiError, AuthError, PermanentError, RequestLimitExceeded
 from sync.clients.salesforce import SalesforceClient
 from sync.clients.salesforce_schema import EXTERNAL_ID, TRACKING_OBJECT
-from sync.models import Connection, EmailType, SyncedRecord, SyncOptions
+from sync.models import Connection, SyncedRecord, SyncOptions
 from sync.services.api import salesforce_client
 
 logger = logging.getLogger(__name__)
@@ -38,26 +38,15 @@ FORGET_CHUNK = 500
 DETAIL_SAMPLES = 10
 
 
-def kept_types(options: SyncOptions) -> list[str]:
-    """The kept email types, in EmailType order (unknown values dropped)."""
-    chosen = set(options.email_types_to_keep or [])
-    return [value for value in EmailType.values if value in chosen]
-
-
-def keeps_nothing(options: SyncOptions) -> bool:
-    return options.days_to_keep <= 0 or not kept_types(options)
-
-
 def outside_window_condition(
     sf: SalesforceClient, options: SyncOptions, now: dt.datetime | None = None
 ) -> str:
     """The SOQL WHERE condition matching tracking records outside the setting, or "" for all."""
-    if keeps_nothing(options):
+    if options.keeps_nothing:
         return ""
     condition = sf.soql("Event_Date__c < {}", options.retention_cutoff(now))
-    types = kept_types(options)
-    if len(types) < len(EmailType.values):
-        condition += sf.soql(" OR Event_Type__c NOT IN {}", types)
+    if not options.keeps_every_type:
+        condition += sf.soql(" OR Event_Type__c NOT IN {}", options.kept_types())
     return condition
 
 
@@ -188,20 +177,19 @@ def forget_synced_records(connection: Connection, keys: list[str]) -> int:
 
 
 def describe_setting(options: SyncOptions) -> str:
-    """The setting in words, e.g. "the last 90 days of Sent, Opened"."""
-    if keeps_nothing(options):
-        return "no tracking history"
-    types = kept_types(options)
-    labels = [EmailType(value).label for value in types]
-    what = "all email types" if len(types) == len(EmailType.values) else ", ".join(labels)
-    return f"the last {options.days_to_keep} days of {what}"
+    """The setting in words: the rule is :meth:`SyncOptions.tracking_description`.
+
+    Only ``sync/views/storage.py`` still calls it by this name; it goes once the view calls the
+    method itself.
+    """
+    return options.tracking_description()
 
 
 def _record_success(options: SyncOptions, outcome: RetentionOutcome) -> None:
     message = (
         f"Tracking history retention deleted {outcome.deleted} tracking "
         f"record{'s' if outcome.deleted != 1 else ''} from Salesforce (keeping "
-        f"{describe_setting(options)})."
+        f"{options.tracking_description()})."
     )
     if not outcome.refused_count:
         record_message(job=JOB, level=Level.INFO, message=message)
@@ -225,7 +213,7 @@ def _record_failure(options: SyncOptions, outcome: RetentionOutcome, exc: ApiErr
             f"Tracking history retention stopped after deleting {outcome.deleted} tracking "
             f"records: {reason} The rest is deleted on the next run."
         ),
-        details=f"{type(exc).__name__}: {exc}\nSetting: {describe_setting(options)}",
+        details=f"{type(exc).__name__}: {exc}\nSetting: {options.tracking_description()}",
         support_code=code,
     )
 

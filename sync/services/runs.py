@@ -43,6 +43,7 @@ from sync.models import (
     SyncRun,
 )
 from sync.services.api import campaign_monitor_client, salesforce_client
+from sync.services.jobs import PRIMARY_SYNC, enqueue_on_commit
 
 logger = logging.getLogger(__name__)
 
@@ -98,9 +99,7 @@ def request_run(
             else None,
         )
         if enqueue:
-            from sync.tasks import primary_sync
-
-            transaction.on_commit(lambda: primary_sync.delay(run.pk))
+            enqueue_on_commit(PRIMARY_SYNC, run.pk)
     return run, True
 
 

@@ -24,9 +24,17 @@ from django.utils import timezone
 
 from maintenance.services import record_changes, record_message
 from sync.clients.errors import ApiError, NotFound
-from sync.models import ACTIVE_STATUSES, ImportJob, RunStatus, StandingMapping, SyncOptions
+from sync.models import (
+    ACTIVE_STATUSES,
+    ImportJob,
+    ImportSourceKind,
+    RunStatus,
+    StandingMapping,
+    SyncOptions,
+)
 from sync.services.api import salesforce_client
 from sync.services.import_sources import Changes, ImportSource, SourceNotFound, count_changed
+from sync.services.jobs import RUN_IMPORT, enqueue_on_commit
 
 logger = logging.getLogger(__name__)
 
@@ -175,26 +183,22 @@ def changes_of(mapping: StandingMapping) -> Changes | None:
 
 
 def _start_job(mapping: StandingMapping, *, enqueue: bool) -> ImportJob:
-    from sync.services.imports import enqueue_job
-
-    options = SyncOptions.for_connection(mapping.connection)
-    job = ImportJob.objects.create(
-        connection=mapping.connection,
+    job = ImportJob.create_for(
+        mapping.connection,
         cm_client=mapping.cm_client,
         list_id=mapping.list_id,
         list_name=mapping.list_name,
-        source_kind="listview",
+        source_kind=ImportSourceKind.LIST_VIEW,
         source_object=mapping.source_object,
         source_id=mapping.source_id,
         source_name=mapping.source_name,
         mapping=mapping.mapping,
         consent_to_track=mapping.consent_to_track,
-        trigger_journeys=options.trigger_journeys,
         standing=mapping,
         changed_since=mapping.cursor,
     )
     if enqueue:
-        transaction.on_commit(lambda: enqueue_job(job.pk))
+        enqueue_on_commit(RUN_IMPORT, job.pk)
     return job
 
 

@@ -37,6 +37,7 @@ from sync.clients.salesforce_schema import OBJECT_NAMES, OBJECTS_BY_NAME, TRACKI
 from sync.models import Connection, EmailType, SyncOptions
 from sync.services import retention
 from sync.services.api import salesforce_client
+from sync.services.jobs import RETENTION_JOB, enqueue_on_commit
 
 logger = logging.getLogger(__name__)
 
@@ -74,7 +75,7 @@ def read_figures(sf: SalesforceClient, options: SyncOptions) -> SalesforceFigure
             sf.soql(
                 f"SELECT COUNT() FROM {TRACKING_OBJECT} "
                 f"WHERE Event_Date__c = LAST_N_DAYS:{window} AND Event_Type__c IN {{}}",
-                retention.kept_types(options),
+                options.kept_types(),
             ),
         )
         condition = retention.outside_window_condition(sf, options)
@@ -96,9 +97,7 @@ def rate_window_days(options: SyncOptions) -> int:
     A window shorter than 30 days keeps fewer than 30 days of events, so the rate is measured
     over the days actually kept rather than diluted over 30.
     """
-    if retention.keeps_nothing(options):
-        return 0
-    return min(RATE_WINDOW_DAYS, options.days_to_keep)
+    return min(RATE_WINDOW_DAYS, options.days_kept)
 
 
 def _count(sf: SalesforceClient, soql: str) -> int:
@@ -127,9 +126,8 @@ def figures_cache_key(connection: Connection, options: SyncOptions) -> str:
     last_retention = MaintenanceMessage.objects.filter(job=retention.JOB).aggregate(m=Max("pk"))[
         "m"
     ]
-    setting = f"{options.days_to_keep}:{','.join(retention.kept_types(options))}"
     org = f"{connection.sf_instance_url}:{connection.sf_connected_at}"
-    digest = hashlib.sha256(f"{org}|{setting}".encode()).hexdigest()[:16]
+    digest = hashlib.sha256(f"{org}|{options.tracking_signature()}".encode()).hexdigest()[:16]
     return f"cmsync:storage:{connection.pk}:{last_run or 0}:{last_retention or 0}:{digest}"
 
 
@@ -211,7 +209,6 @@ class StorageReport:
     data_storage_max_mb: int | None = None
     data_storage_remaining_mb: int | None = None
     read_at: dt.datetime | None = None
-    chart: dict[str, Any] = field(default_factory=dict)
 
     @property
     def rate_text(self) -> str:
@@ -248,7 +245,7 @@ def build_report(figures: SalesforceFigures, options: SyncOptions) -> StorageRep
     """Rows per object now and at each horizon, from figures read earlier (pure arithmetic)."""
     window = figures.rate_window_days
     rate = figures.recent_events / window if window else 0.0
-    days = 0 if retention.keeps_nothing(options) else options.days_to_keep
+    days = options.days_kept
     tracking_now = figures.counts.get(TRACKING_OBJECT, 0)
     in_window = max(0, tracking_now - figures.tracking_outside)
     rows = []
@@ -271,12 +268,11 @@ def build_report(figures: SalesforceFigures, options: SyncOptions) -> StorageRep
         rate_per_day=rate,
         rate_window_days=window,
         days_to_keep=days,
-        kept_types=retention.kept_types(options),
+        kept_types=options.kept_types(),
         tracking_outside=figures.tracking_outside,
         data_storage_max_mb=figures.data_storage_max_mb,
         data_storage_remaining_mb=figures.data_storage_remaining_mb,
         read_at=figures.read_at,
-        chart=chart(rows),
     )
 
 
@@ -317,71 +313,6 @@ def format_kb(kb: float) -> str:
     return f"{kb / (1024 * 1024):,.2f} GB"
 
 
-# The chart (inline SVG, drawn by the template from these numbers) ------------------------------
-CHART_WIDTH = 640
-CHART_LABEL_WIDTH = 170
-CHART_BAR_AREA = 360
-CHART_BAR_HEIGHT = 9
-CHART_GROUP_GAP = 14
-CHART_SERIES_COLOURS = ("#0b5cad", "#7aa7d9", "#a9c6e8", "#d3e2f3")
-
-
-def chart(rows: Iterable[ObjectRow]) -> dict[str, Any]:
-    """Bar geometry: per object one bar for now and one per forecast horizon.
-
-    Coordinates are pre-formatted strings so template localisation never touches them.
-    """
-    rows = list(rows)
-    series = ["Now", *(f"In {h} days" for h in FORECAST_HORIZONS)]
-    largest = max([1, *(max(row.records, *row.forecast) for row in rows)])
-    step = CHART_BAR_HEIGHT + 1
-    groups = []
-    y = 24  # room for the legend
-    for row in rows:
-        bars = []
-        for index, records in enumerate([row.records, *row.forecast]):
-            width = CHART_BAR_AREA * records / largest
-            top = y + index * step
-            bars.append(
-                {
-                    "x": _n(CHART_LABEL_WIDTH),
-                    "y": _n(top),
-                    "width": _n(max(width, 1.0) if records else 0),
-                    "height": _n(CHART_BAR_HEIGHT),
-                    "colour": CHART_SERIES_COLOURS[index],
-                    "text_x": _n(CHART_LABEL_WIDTH + width + 4),
-                    "text_y": _n(top + CHART_BAR_HEIGHT - 1),
-                    "title": f"{row.label}, {series[index].lower()}: {records:,} records "
-                    f"({format_kb(records * RECORD_KB)})",
-                    "value": f"{records:,}",
-                }
-            )
-        group_height = len(bars) * step
-        groups.append(
-            {
-                "label": row.label,
-                "label_x": _n(CHART_LABEL_WIDTH - 8),
-                "label_y": _n(y + group_height / 2 + 4),
-                "bars": bars,
-            }
-        )
-        y += group_height + CHART_GROUP_GAP
-    legend = [
-        {
-            "label": label,
-            "colour": colour,
-            "x": _n(CHART_LABEL_WIDTH + index * 110),
-            "text_x": _n(CHART_LABEL_WIDTH + index * 110 + 14),
-        }
-        for index, (label, colour) in enumerate(zip(series, CHART_SERIES_COLOURS, strict=True))
-    ]
-    return {"width": _n(CHART_WIDTH), "height": _n(y), "groups": groups, "legend": legend}
-
-
-def _n(value: float) -> str:
-    return f"{value:.1f}".removesuffix(".0")
-
-
 # Saving the settings --------------------------------------------------------------------------
 def proposed_options(
     options: SyncOptions, days_to_keep: int, email_types: list[str]
@@ -395,17 +326,9 @@ def proposed_options(
     )
 
 
-def _kept(options: SyncOptions) -> tuple[int, set[str]]:
-    if retention.keeps_nothing(options):
-        return 0, set()
-    return options.days_to_keep, set(retention.kept_types(options))
-
-
 def narrows(current: SyncOptions, proposed: SyncOptions) -> bool:
-    """Whether ``proposed`` keeps less than ``current``: fewer days, or fewer email types."""
-    days_now, types_now = _kept(current)
-    days_new, types_new = _kept(proposed)
-    return days_new < days_now or bool(types_now - types_new)
+    """Whether ``proposed`` keeps less than ``current`` (saving it runs the retention job)."""
+    return proposed.keeps_less_than(current)
 
 
 def count_to_delete(connection: Connection, proposed: SyncOptions) -> int | None:
@@ -420,8 +343,8 @@ def count_to_delete(connection: Connection, proposed: SyncOptions) -> int | None
 
 
 def type_labels(values: Iterable[str]) -> list[str]:
-    chosen = set(values)
-    return [label for value, label in EmailType.choices if value in chosen]
+    """The labels of the given email types, in EmailType order."""
+    return [EmailType(value).label for value in EmailType.in_order(values)]
 
 
 def save_tracking_history(
@@ -449,14 +372,8 @@ def save_tracking_history(
         options.save(update_fields=["days_to_keep", "email_types_to_keep", "updated_at"])
         record_changes(user=user, area=AUDIT_AREA, changes=changes)
         if shrinking:
-            transaction.on_commit(lambda: _enqueue_retention(connection.pk))
+            enqueue_on_commit(RETENTION_JOB, connection.pk)
     return shrinking
-
-
-def _enqueue_retention(connection_id: int) -> None:
-    from sync.tasks import retention_job  # tasks import services, not the other way round
-
-    retention_job.delay(connection_id)
 
 
 def save_campaign_member_aggregates(connection: Connection, *, enabled: bool, user) -> bool:

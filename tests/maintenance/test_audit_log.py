@@ -10,7 +10,7 @@ from django.utils import timezone
 
 from maintenance.models import AuditEntry
 from maintenance.services import record_changes
-from sync.models import Connection
+from sync.models import Connection, SyncOptions
 
 pytestmark = pytest.mark.django_db
 
@@ -72,7 +72,7 @@ def test_audit_log_pages_fifty_at_a_time_keeping_the_filter(admin_client):
 
 def test_saving_general_options_shows_up_in_the_audit_log(admin_client, admin_user):
     now = timezone.now()
-    Connection.objects.create(
+    connection = Connection.objects.create(
         cm_auth_method="api_key",
         cm_api_key="k",
         cm_connected_at=now,
@@ -80,7 +80,8 @@ def test_saving_general_options_shows_up_in_the_audit_log(admin_client, admin_us
         sf_access_token="t",
         sf_connected_at=now,
     )
-    admin_client.post("/sync/options/", {"trigger_journeys": "on"})
+    SyncOptions.objects.create(connection=connection, trigger_journeys=False)
+    admin_client.post("/sync/options/", {"trigger_journeys": "on", "account_trigger": "on"})
 
     listed = rows(text_of(admin_client.get(AUDIT_URL, {"area": "General Options"})))
 

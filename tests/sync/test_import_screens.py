@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import html
 import re
+from unittest import mock
 from urllib.parse import urlencode
 
 import pytest
@@ -23,9 +24,10 @@ MAP_URL = "/sync/import/new/"
 
 
 @pytest.fixture
-def run_imports_here(monkeypatch):
+def run_imports_here():
     """Started imports run in this process instead of on a Celery worker."""
-    monkeypatch.setattr(imports, "_enqueue", imports.execute_import)
+    with mock.patch("sync.tasks.run_import.delay", side_effect=imports.execute_import):
+        yield
 
 
 def text_of(response) -> str:
@@ -79,7 +81,8 @@ def test_valid_choice_goes_to_mapping_with_sensible_defaults(connection, admin_c
     assert f"to list “{list_name}”" in text
     assert selected(text, "email") == "Email"
     assert selected(text, "name") == "Name"
-    assert "No journey starts" in text
+    # A new connection triggers journeys (the guide's default), and the page says so.
+    assert "“Trigger journeys for subscribers added by cmsync” is on" in text
 
 
 def test_mapping_page_for_a_report_offers_first_plus_last_name(connection, admin_client):

@@ -190,6 +190,7 @@ def test_journeys_start_only_when_the_option_is_on(connection, cm_sandbox):
         return {r["EmailAddress"].lower() for r in rows}
 
     source = source_named(connection, "All Contacts")
+    set_options(connection, trigger_journeys=False)
     add_contacts(connection, [{"LastName": "Quiet", "Email": "quiet.newcomer@example.org"}])
     run(connection, source, destination)
     assert "quiet.newcomer@example.org" in active_members(cm, destination.list_id)

@@ -22,9 +22,10 @@ ALL_OFF = dict.fromkeys(GENERAL_OPTIONS, False)
 
 @pytest.fixture
 def connected() -> Connection:
-    """A connection that counts as connected to both sides (no API is called here)."""
+    """A connection that counts as connected to both sides (no API is called here), with every
+    General Options switch off (a new connection has the first two on: test_option_defaults)."""
     now = timezone.now()
-    return Connection.objects.create(
+    connection = Connection.objects.create(
         cm_auth_method="api_key",
         cm_api_key="cm-key",
         cm_connected_at=now,
@@ -32,6 +33,8 @@ def connected() -> Connection:
         sf_access_token="sf-token",
         sf_connected_at=now,
     )
+    SyncOptions.objects.create(connection=connection, **ALL_OFF)
+    return connection
 
 
 def page_text(response) -> str:
