@@ -4,10 +4,16 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from django.core.cache import cache
 
 from .models import Level, MaintenanceMessage
 
 logger = logging.getLogger(__name__)
+
+HEARTBEAT_CACHE_KEY = "cmsync:worker-heartbeat"
 
 
 def record_message(
@@ -105,3 +111,11 @@ def batch_size_for(job: str) -> int:
 
     limit = GovernorLimit.objects.filter(job=job).first()
     return limit.batch_size if limit else DEFAULT_BATCH_SIZES[job]
+
+
+def last_heartbeat() -> dict[str, Any] | None:
+    """The last worker heartbeat, with ``at`` as a datetime (so pages can say how long ago)."""
+    beat = cache.get(HEARTBEAT_CACHE_KEY)
+    if not beat:
+        return None
+    return {**beat, "at": datetime.fromisoformat(beat["at"])}

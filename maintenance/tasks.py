@@ -3,14 +3,13 @@
 from __future__ import annotations
 
 import socket
-from datetime import datetime
 from typing import Any
 
 from celery import shared_task
 from django.core.cache import cache
 from django.utils import timezone
 
-HEARTBEAT_CACHE_KEY = "cmsync:worker-heartbeat"
+from maintenance.services import HEARTBEAT_CACHE_KEY
 
 
 @shared_task(name="maintenance.tasks.worker_heartbeat", ignore_result=False)
@@ -19,11 +18,3 @@ def worker_heartbeat() -> dict[str, Any]:
     beat = {"hostname": socket.gethostname(), "at": timezone.now().isoformat()}
     cache.set(HEARTBEAT_CACHE_KEY, beat, timeout=24 * 3600)
     return beat
-
-
-def last_heartbeat() -> dict[str, Any] | None:
-    """The last heartbeat, with ``at`` as a datetime (so pages can say how long ago)."""
-    beat = cache.get(HEARTBEAT_CACHE_KEY)
-    if not beat:
-        return None
-    return {**beat, "at": datetime.fromisoformat(beat["at"])}

@@ -358,6 +358,14 @@ class SyncOptions(models.Model):
 
         return self.days_kept < other.days_kept or bool(types(other) - types(self))
 
+    def types_dropped_by(self, proposed: SyncOptions) -> list[str]:
+        """The email types this setting keeps and ``proposed`` no longer would, in EmailType
+        order (none when ``proposed`` keeps nothing at all: every type goes then)."""
+        if proposed.keeps_nothing:
+            return []
+        mine = set() if self.keeps_nothing else set(self.kept_types())
+        return EmailType.in_order(mine - set(proposed.kept_types()))
+
     def keeps(self, event_type: str) -> bool:
         """Whether events of this type are stored (inside the window, see ``retention_cutoff``)."""
         return not self.keeps_nothing and event_type in self.kept_types()

@@ -13,7 +13,8 @@ from django.conf import settings
 
 from cmsync.beat import STATIC_SCHEDULE, primary_sync_entry
 from cmsync.celery import app
-from maintenance.tasks import last_heartbeat, worker_heartbeat
+from maintenance.services import last_heartbeat
+from maintenance.tasks import worker_heartbeat
 
 ROOT = Path(__file__).resolve().parent.parent
 

@@ -125,7 +125,7 @@ def start_import(
     connection: Connection, user, plan: ImportPlan, *, enqueue: bool = True
 ) -> ImportJob:
     """Record the import and hand it to a worker once the transaction commits."""
-    if not (connection.cm_connected and connection.sf_connected):
+    if not connection.both_connected:
         raise ImportRefused(NOT_CONNECTED)
     options = SyncOptions.for_connection(connection)
     if options.disable_triggers:

@@ -176,15 +176,6 @@ def forget_synced_records(connection: Connection, keys: list[str]) -> int:
     return forgotten
 
 
-def describe_setting(options: SyncOptions) -> str:
-    """The setting in words: the rule is :meth:`SyncOptions.tracking_description`.
-
-    Only ``sync/views/storage.py`` still calls it by this name; it goes once the view calls the
-    method itself.
-    """
-    return options.tracking_description()
-
-
 def _record_success(options: SyncOptions, outcome: RetentionOutcome) -> None:
     message = (
         f"Tracking history retention deleted {outcome.deleted} tracking "

@@ -124,7 +124,7 @@ def run_standing_mappings(*, enqueue: bool = True) -> list[ImportJob]:
         "connection", "cm_client"
     ):
         connection = mapping.connection
-        if not (connection.cm_connected and connection.sf_connected):
+        if not connection.both_connected:
             continue
         if SyncOptions.for_connection(connection).disable_triggers:
             continue

@@ -8,7 +8,7 @@ from django.shortcuts import get_object_or_404, render
 from django.urls import NoReverseMatch, reverse
 
 from cmsync.roles import Access, role_required
-from maintenance.tasks import last_heartbeat
+from maintenance.services import last_heartbeat
 from sync.models import SyncOptions, SyncRun
 from sync.services.schedule import next_run_at
 from sync.services.status import describe_sync_state, get_connection, last_run_for

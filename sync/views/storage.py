@@ -18,7 +18,6 @@ from cmsync.roles import Access, can_change, role_required
 from sync.forms.storage import CampaignMemberAggregatesForm, TrackingHistoryForm
 from sync.models import Connection, EmailType, SyncOptions
 from sync.services import storage
-from sync.services.retention import describe_setting
 from sync.services.status import get_connection
 from sync.views.common import NOT_CONNECTED
 
@@ -47,7 +46,7 @@ def _render_screen(
         options = SyncOptions.for_connection(connection)
         context.update(
             options=options,
-            setting_in_words=describe_setting(options),
+            setting_in_words=options.tracking_description(),
             tracking_form=tracking_form or TrackingHistoryForm.for_options(options),
             aggregates_form=CampaignMemberAggregatesForm(
                 initial={"campaign_member_aggregates": options.campaign_member_aggregates}
@@ -81,7 +80,7 @@ def save_tracking_history(request: HttpRequest) -> HttpResponse:
     queued = storage.save_tracking_history(
         connection, days_to_keep=days, email_types=types, user=request.user
     )
-    saved = f"Tracking history saved: cmsync keeps {describe_setting(proposed)}."
+    saved = f"Tracking history saved: cmsync keeps {proposed.tracking_description()}."
     if queued:
         saved += (
             " The retention job is deleting the tracking records outside the new setting; "
@@ -98,15 +97,11 @@ def _confirm(
         "page_title": "Storage",
         "connection": connection,
         "count": storage.count_to_delete(connection, proposed),
-        "current_in_words": describe_setting(current),
-        "proposed_in_words": describe_setting(proposed),
+        "current_in_words": current.tracking_description(),
+        "proposed_in_words": proposed.tracking_description(),
         "days_to_keep": proposed.days_to_keep,
         "email_types": proposed.email_types_to_keep,
-        "removed_types": storage.type_labels(
-            set(current.email_types_to_keep or []) - set(proposed.email_types_to_keep)
-        )
-        if proposed.days_to_keep
-        else [],
+        "removed_types": storage.type_labels(current.types_dropped_by(proposed)),
         "type_labels": dict(EmailType.choices),
     }
     return render(request, "sync/storage_confirm.html", context)

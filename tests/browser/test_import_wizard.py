@@ -15,7 +15,8 @@ def test_admin_maps_fields_starts_an_import_and_watches_it_finish(
     live_server, page, admin_user, connection, monkeypatch
 ):
     queued: list[int] = []
-    monkeypatch.setattr(imports, "_enqueue", queued.append)  # the "worker" runs it below
+    # the "worker" runs it below
+    monkeypatch.setattr("sync.tasks.run_import.delay", queued.append)
     sign_in(page, live_server.url, admin_user)
     page.click("nav >> text=Import")
     page.wait_for_selector("[data-testid=import-start-form]")

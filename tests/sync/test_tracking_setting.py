@@ -96,3 +96,22 @@ def test_form_starts_from_the_kept_types_and_cleans_to_email_type_order():
     form = TrackingHistoryForm({"days_to_keep": "30", "email_types_to_keep": ["Bounced", "Sent"]})
     assert form.is_valid()
     assert form.cleaned_data["email_types_to_keep"] == ["Sent", "Bounced"]
+
+
+@pytest.mark.parametrize(
+    ("current", "proposed", "dropped"),
+    [
+        (
+            (180, ALL),
+            (180, ["Sent", "Opened"]),
+            ["Clicked", "Bounced", "Unsubscribed", "Spam Complaint"],
+        ),
+        ((180, ["Opened", "Sent"]), (30, ["Sent", "Opened", "Clicked"]), []),
+        ((180, ALL), (0, ALL), []),  # keeping nothing drops everything: no per-type list
+        ((0, ALL), (90, ["Sent"]), []),  # it kept nothing before
+    ],
+)
+def test_types_dropped_by_a_new_setting(current, proposed, dropped):
+    before = SyncOptions(days_to_keep=current[0], email_types_to_keep=current[1])
+    after = SyncOptions(days_to_keep=proposed[0], email_types_to_keep=proposed[1])
+    assert before.types_dropped_by(after) == dropped
