@@ -206,7 +206,10 @@ def select_clients_on_sync_settings(world: World) -> list[Expected]:
 def save_general_options(world: World) -> list[Expected]:
     assert world.connection
     world.change_starts_here()
-    world.post("sync-options", {"email_opt_sync": "on"})
+    # The first two options are on for a new connection; they stay on.
+    world.post(
+        "sync-options", {"email_opt_sync": "on", "trigger_journeys": "on", "account_trigger": "on"}
+    )
     return [("General Options", "Email opt in/out", "off", "on")]
 
 
