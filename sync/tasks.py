@@ -5,7 +5,7 @@ from __future__ import annotations
 from celery import shared_task
 
 from sync.models import Connection, RunKind, RunTrigger
-from sync.services import runs
+from sync.services import reown, runs
 
 
 @shared_task(name="sync.tasks.primary_sync", acks_late=True)
@@ -41,10 +41,11 @@ def scheduled_primary_sync(connection_id: int) -> str:
 
 @shared_task(name="sync.tasks.sweep_stale_runs")
 def sweep_stale_runs() -> int:
-    """Declare lost the runs and imports whose worker died (beat, every few minutes)."""
+    """Declare lost the runs and imports whose worker died, and queue again the re-own jobs
+    whose worker died (beat, every few minutes)."""
     from sync.services.imports import sweep_stale_imports
 
-    return runs.sweep_stale_runs() + sweep_stale_imports()
+    return runs.sweep_stale_runs() + sweep_stale_imports() + reown.sweep_stale_reowns()
 
 
 @shared_task(name="sync.tasks.optout_batch", acks_late=True)
@@ -85,3 +86,9 @@ def keep_mappings_in_step() -> int:
     from sync.services.standing import run_standing_mappings
 
     return len(run_standing_mappings())
+
+
+@shared_task(name=reown.TASK_NAME, acks_late=True, reject_on_worker_lost=True)
+def reown_client_records(job_id: int) -> str:
+    """Give a client's records in Salesforce its new Security Owner (a ``ReownJob``)."""
+    return reown.execute_reown(job_id).status
