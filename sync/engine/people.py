@@ -44,9 +44,10 @@ logger = logging.getLogger(__name__)
 OVERLAP = dt.timedelta(minutes=2)  # read again before the cursor (late commits)
 SEEN_CAP = 5_000  # people remembered inside the overlap; beyond it they are simply re-checked
 PEOPLE_CHUNK = 300  # people handled together (one matcher batch of addresses)
-REWRITE_BATCH = 10_000  # rows per upsert call (the client switches to Bulk API 2.0 from 2,000)
+# Rows per upsert call (the client switches to Bulk API 2.0 from 2,000). Rewrites wait for the
+# end of a people chunk, so a chunk's own rows bound what is held.
+REWRITE_BATCH = 10_000
 SAMPLES = 10  # refused rows named in the report
-LOOKUP_CHUNK = 300  # ids / addresses per SyncedRecord query
 
 
 @dataclass(frozen=True)
@@ -175,59 +176,39 @@ class PeopleRelinker:
         if final and len(self.report.seen) > SEEN_CAP:
             self.report.seen = {}  # too many to remember: the next pass re-checks them
 
-    def _rows_of(self, people: list[ChangedPerson]) -> Iterator[SyncedRecord]:
-        """cmsync rows at the people's addresses or linked to them (one query, each row once;
-        a chunk holds at most ``PEOPLE_CHUNK`` addresses and as many ids)."""
+    # Relinking -------------------------------------------------------------------------------
+    def _relink(self, people: list[ChangedPerson]) -> None:
+        """Recompute the links of the rows at these people's addresses or linked to them."""
         emails = {p.email for p in people if p.email}
         contacts = {p.sf_id for p in people if p.sobject == "Contact"}
         leads = {p.sf_id for p in people if p.sobject == "Lead"}
-        condition = Q(email__in=emails) | Q(contact_id__in=contacts) | Q(lead_id__in=leads)
-        rows = (
-            SyncedRecord.objects.filter(connection=self.connection, sobject__in=OBJECTS_WITH_EMAIL)
-            .filter(condition)
-            .only("pk", "sobject", "cm_key", "email", "contact_id", "lead_id")
-        )
-        return rows.iterator(chunk_size=2000)
-
-    # Relinking -------------------------------------------------------------------------------
-    def _relink(self, people: list[ChangedPerson]) -> None:
-        # The addresses are few (about one per person): learn their links first, then walk
-        # the rows, which may be many (tracking history), without keeping them.
-        addresses = self._addresses(people)
+        # One query (a chunk holds at most PEOPLE_CHUNK addresses and as many ids). Rows linked
+        # to a person under another address are included: the person's address changed.
+        rows = SyncedRecord.objects.filter(
+            Q(email__in=emails) | Q(contact_id__in=contacts) | Q(lead_id__in=leads),
+            connection=self.connection,
+            sobject__in=OBJECTS_WITH_EMAIL,
+        ).exclude(email="")
+        # The addresses are few (about one per person) and only those with rows cost a lookup;
+        # the rows may be many (tracking history) and are walked without being kept.
+        addresses = set(rows.values_list("email", flat=True).distinct())
         if not addresses:
             return
         links = self.matcher.links_for(addresses)
-        for row in self._rows_of(people):
+        columns = ("pk", "sobject", "cm_key", "email", "contact_id", "lead_id")
+        for row in rows.only(*columns).iterator(chunk_size=2000):
             self.report.rows_checked += 1
             link = links.get(row.email)
-            if link is None:  # no address: nothing to link by
+            if link is None:  # written since the addresses were read: linked by the writer
                 continue
             contact_id, lead_id = link.contact_id or "", link.lead_id or ""
             if (contact_id, lead_id) == (row.contact_id, row.lead_id):
                 continue
             self._pending[row.sobject].append(_Rewrite(row.pk, row.cm_key, contact_id, lead_id))
             self._pending_count += 1
-            if self._pending_count >= self.rewrite_batch:
-                self._flush()
-
-    def _addresses(self, people: list[ChangedPerson]) -> set[str]:
-        """Addresses whose rows may need a new link: the people's own, and those of rows that
-        link to them now (a person whose address changed leaves those rows behind)."""
-        addresses = {p.email for p in people if p.email}
-        for name, sobject in (("contact_id", "Contact"), ("lead_id", "Lead")):
-            ids = sorted({p.sf_id for p in people if p.sobject == sobject})
-            for start in range(0, len(ids), LOOKUP_CHUNK):
-                addresses.update(
-                    SyncedRecord.objects.filter(
-                        connection=self.connection,
-                        sobject__in=OBJECTS_WITH_EMAIL,
-                        **{f"{name}__in": ids[start : start + LOOKUP_CHUNK]},
-                    )
-                    .exclude(email="")
-                    .values_list("email", flat=True)
-                    .distinct()
-                )
-        return addresses
+        # Written between chunks, never while the rows above are being read.
+        if self._pending_count >= self.rewrite_batch:
+            self._flush()
 
     # Writing ---------------------------------------------------------------------------------
     def _flush(self) -> None:

@@ -73,7 +73,10 @@ def test_a_contact_created_after_the_first_sync_is_linked_by_the_next_run(
     assert {(r.contact_id, r.lead_id) for r in stored} == {(contact, "")}
 
 
-def test_a_converted_lead_moves_its_rows_to_the_contact(connection, cm_sandbox, sf_sandbox):
+@pytest.mark.parametrize("through", ["collections", "bulk"])
+def test_a_converted_lead_moves_its_rows_to_the_contact(
+    connection, cm_sandbox, sf_sandbox, settings, through
+):
     run_inline(connection)
     email = unlinked_subscriber(connection, cm_sandbox, sf_sandbox)
     sf = sf_sandbox.salesforce()
@@ -85,10 +88,18 @@ def test_a_converted_lead_moves_its_rows_to_the_contact(connection, cm_sandbox, 
     assert converted["success"]
     lead_row = sf_sandbox.app.get("Lead", lead)
     assert lead_row["IsConverted"] and lead_row["ConvertedContactId"] == converted["contactId"]
+    if through == "bulk":  # the link rewrite goes through Bulk API 2.0 (#N/A clears Lead__c)
+        settings.CMSYNC_BULK_THRESHOLD = 1
+    sf_sandbox.reset_stats()
     after = run_inline(connection)
 
     assert after.status == RunStatus.SUCCEEDED, after.error_summary
     assert links(sf_sandbox, email) == {(converted["contactId"], None)}
+    used = sf_sandbox.stats()
+    if through == "bulk":
+        assert used.get("bulk2.ingest.create", 0) >= 1
+    else:
+        assert used.get("composite.sobjects.upsert", 0) >= 1
 
 
 def test_a_lead_converted_into_a_contact_with_another_address_links_that_contact(
