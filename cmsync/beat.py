@@ -13,7 +13,8 @@ from datetime import timedelta
 from typing import Any
 
 # Cadence notes: the heartbeat is cheap and shows on the dashboard whether a worker is alive;
-# the stale-run sweeper frees locks of killed workers well before the next hourly run.
+# the stale-run sweeper frees locks of killed workers well before the next hourly run, and
+# queues again the re-own jobs (new Security Owner) whose worker died.
 STATIC_SCHEDULE: dict[str, dict[str, Any]] = {
     "worker-heartbeat": {
         "task": "maintenance.tasks.worker_heartbeat",

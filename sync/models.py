@@ -81,6 +81,11 @@ class Connection(models.Model):
     full_sync_state = models.CharField(
         max_length=20, choices=FullSyncState.choices, default=FullSyncState.NONE, blank=True
     )
+    # How far Contact and Lead changes (Salesforce's SystemModstamp) have been carried into the
+    # Contact__c / Lead__c links of cmsync's records; None until the first change was read.
+    people_cursor = models.DateTimeField(null=True, blank=True)
+    # The people read just before it (id → SystemModstamp): already handled, skipped next time.
+    people_cursor_seen = models.JSONField(default=dict, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -169,12 +174,22 @@ class SyncedRecord(models.Model):
     fingerprint = models.CharField(max_length=32)
     sf_id = models.CharField(max_length=18, blank=True)
     written_at = models.DateTimeField(default=timezone.now)
+    # Rows linked to people (the objects with an e-mail): the address and the Contact / Lead
+    # link last written, so a change of people finds its rows and rewrites only moved links.
+    email = models.CharField(max_length=254, blank=True)
+    contact_id = models.CharField(max_length=18, blank=True)
+    lead_id = models.CharField(max_length=18, blank=True)
 
     class Meta:
         constraints = [
             models.UniqueConstraint(
                 fields=["connection", "sobject", "cm_key"], name="uniq_synced_record"
             )
+        ]
+        indexes = [
+            models.Index(fields=["connection", "email"], name="synced_record_email"),
+            models.Index(fields=["connection", "contact_id"], name="synced_record_contact"),
+            models.Index(fields=["connection", "lead_id"], name="synced_record_lead"),
         ]
 
     def __str__(self) -> str:
@@ -558,3 +573,73 @@ class ImportJob(models.Model):
         if not self.total_rows:
             return 0
         return min(99, self.rows_read * 100 // self.total_rows)
+
+
+class ReownJob(models.Model):
+    """Giving every cmsync record of one CM client in Salesforce a new owner (Bulk API 2.0).
+
+    Started when a client's Security Owner changes. ``done`` / ``total`` are saved after every
+    batch together with ``heartbeat_at``; a job whose heartbeat stops is queued again by the
+    sweeper (or failed after ``attempts`` runs out). Running it again only touches records not
+    yet owned by ``owner_id``.
+    """
+
+    connection = models.ForeignKey(Connection, on_delete=models.CASCADE, related_name="+")
+    cm_client = models.ForeignKey(CMClient, on_delete=models.CASCADE, related_name="reown_jobs")
+    owner_id = models.CharField(max_length=18)
+    owner_name = models.CharField(max_length=255, blank=True)
+    status = models.CharField(max_length=20, choices=RunStatus.choices, default=RunStatus.QUEUED)
+    requested_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(default=timezone.now)
+    started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+    heartbeat_at = models.DateTimeField(default=timezone.now)
+    attempts = models.PositiveIntegerField(default=0)
+    stage = models.CharField(max_length=200, blank=True)
+    total = models.PositiveIntegerField(null=True, blank=True)  # None until counted
+    done = models.PositiveIntegerField(default=0)
+    failed = models.PositiveIntegerField(default=0)
+    sf_calls = models.PositiveIntegerField(default=0)
+    error = models.TextField(blank=True)
+    support_code = models.CharField(max_length=20, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-pk"]
+        indexes = [models.Index(fields=["status", "heartbeat_at"], name="reown_job_status")]
+
+    def __str__(self) -> str:
+        return f"re-own {self.cm_client_id} → {self.owner_name or self.owner_id}"
+
+    @property
+    def is_active(self) -> bool:
+        return self.status in ACTIVE_STATUSES
+
+    @property
+    def percent(self) -> int:
+        if self.status in (RunStatus.SUCCEEDED, RunStatus.PARTLY_FAILED):
+            return 100
+        if not self.total:
+            return 0
+        return min(99, (self.done + self.failed) * 100 // self.total)
+
+    @property
+    def summary(self) -> str:
+        """One line for the clients table of Sync Settings."""
+        owner = self.owner_name or self.owner_id
+        if self.status == RunStatus.QUEUED:
+            return f"Re-owning existing records to {owner}: waiting for a worker"
+        if self.status == RunStatus.RUNNING:
+            if self.total is None:
+                return f"Re-owning existing records to {owner}: counting"
+            return f"Re-owning existing records to {owner}: {self.done} of {self.total}"
+        if self.status == RunStatus.SUCCEEDED:
+            return f"{self.done} existing record(s) re-owned to {owner}"
+        if self.status == RunStatus.PARTLY_FAILED:
+            return (
+                f"{self.done} record(s) re-owned to {owner}; Salesforce refused {self.failed} "
+                f"({self.support_code})"
+            )
+        code = f" ({self.support_code})" if self.support_code else ""
+        return f"Re-owning records to {owner} stopped: {self.error}{code}"

@@ -9,7 +9,7 @@ from __future__ import annotations
 from celery import shared_task
 
 from sync.models import Connection, RunKind, RunTrigger
-from sync.services import imports, runs
+from sync.services import imports, reown, runs
 from sync.services.optout import run_optout_batch
 from sync.services.retention import run_retention
 from sync.services.standing import run_standing_mappings
@@ -48,8 +48,9 @@ def scheduled_primary_sync(connection_id: int) -> str:
 
 @shared_task(name="sync.tasks.sweep_stale_runs")
 def sweep_stale_runs() -> int:
-    """Declare lost the runs and imports whose worker died (beat, every few minutes)."""
-    return runs.sweep_stale_runs() + imports.sweep_stale_imports()
+    """Declare lost the runs and imports whose worker died, and queue again the re-own jobs
+    whose worker died (beat, every few minutes)."""
+    return runs.sweep_stale_runs() + imports.sweep_stale_imports() + reown.sweep_stale_reowns()
 
 
 @shared_task(name="sync.tasks.optout_batch", acks_late=True)
@@ -82,3 +83,9 @@ def run_import(job_id: int) -> str:
 def keep_mappings_in_step() -> int:
     """Start an import for each standing field mapping whose list view changed."""
     return len(run_standing_mappings())
+
+
+@shared_task(name="sync.tasks.reown_client_records", acks_late=True, reject_on_worker_lost=True)
+def reown_client_records(job_id: int) -> str:
+    """Give a client's records in Salesforce its new Security Owner (a ``ReownJob``)."""
+    return reown.execute_reown(job_id).status

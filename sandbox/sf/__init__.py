@@ -40,7 +40,10 @@ limit is the 403), ``reject`` → that record fails with FIELD_CUSTOM_VALIDATION
 "cmsync sandbox validation rule".
 
 Sandbox endpoints besides the harness's stats/faults: ``POST /__sandbox__/expire-tokens``,
-``POST /__sandbox__/issue-token``, ``GET|PUT /__sandbox__/api-usage`` ({"used", "max"}).
+``POST /__sandbox__/issue-token``, ``GET|PUT /__sandbox__/api-usage`` ({"used", "max"}),
+``POST /__sandbox__/convert-lead`` ({"leadId", "contactId"?, "accountId"?, "convertedStatus"?}:
+a user's lead conversion, which the real org offers through SOAP ``convertLead`` and the UI;
+converted Leads are read-only afterwards, CANNOT_UPDATE_CONVERTED_LEAD).
 """
 
 from __future__ import annotations

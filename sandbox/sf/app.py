@@ -288,6 +288,8 @@ class SalesforceApp(SandboxApp):
             return Response.json(
                 {"access_token": access, "refresh_token": refresh, "instance_url": self.base_url}
             )
+        if action == "convert-lead" and request.method == "POST":
+            return self._convert_lead(request)
         if action == "api-usage" and request.method in {"GET", "PUT"}:
             if request.method == "PUT":
                 try:
@@ -302,6 +304,23 @@ class SalesforceApp(SandboxApp):
                     self.usage.used, self.usage.maximum = used, maximum
             return Response.json({"used": self.usage.used, "max": self.usage.maximum})
         return None
+
+    def _convert_lead(self, request: Request) -> Response:
+        """``POST /__sandbox__/convert-lead`` {"leadId", "contactId"?, "accountId"?,
+        "convertedStatus"?}: what a user's Convert button (SOAP ``convertLead``) does."""
+        payload = request.json() or {}
+        if not isinstance(payload, dict) or not payload.get("leadId"):
+            return Response.json({"error": 'body must be {"leadId": ...}'}, status=400)
+        try:
+            ids = self.store.convert_lead(
+                str(payload["leadId"]),
+                contact_id=payload.get("contactId"),
+                account_id=payload.get("accountId"),
+                converted_status=payload.get("convertedStatus") or "Closed - Converted",
+            )
+        except SfError as error:
+            return Response.json({"success": False, "errors": [error.item()]}, status=400)
+        return Response.json({"success": True, "errors": [], **ids})
 
     # Record-level faults ---------------------------------------------------------------------
     def check_reject(self, request: Request) -> None:

@@ -612,6 +612,8 @@ class Store:
             raise SfError(
                 "INSUFFICIENT_ACCESS_OR_READONLY", "insufficient access rights on object id"
             )
+        if definition.name == "Lead" and current.get("IsConverted"):
+            raise SfError("CANNOT_UPDATE_CONVERTED_LEAD", "cannot reference converted lead")
         self._check_writable(definition, values, creating=False)
         self._check_values(definition, values)
         with self.atomic():
@@ -696,6 +698,88 @@ class Store:
                 record.update(IsDeleted=True, SystemModstamp=stamp, LastModifiedDate=stamp)
                 self._put(definition.name, record)
             self._after_delete(definition, current)
+
+    def convert_lead(
+        self,
+        lead_id: str,
+        *,
+        contact_id: str | None = None,
+        account_id: str | None = None,
+        converted_status: str = "Closed - Converted",
+    ) -> dict[str, str]:
+        """Salesforce's ``convertLead``: the Lead becomes a Contact (and Account), read-only.
+
+        Without ``account_id`` an Account named after the Lead's Company is created; without
+        ``contact_id`` a Contact is created from the Lead's person fields (same owner). The Lead
+        gets ``IsConverted``, ``ConvertedDate`` (today), ``ConvertedContactId``,
+        ``ConvertedAccountId`` and the converted status, which is an update like any other
+        (``LastModifiedDate`` and ``SystemModstamp`` move). Returns the LeadConvertResult ids.
+        Campaign memberships of the Lead are left as they are.
+        """
+        schema = self.schema.objects
+        canonical = normalize_id(lead_id) or lead_id
+        with self.atomic():
+            lead = self.get("Lead", canonical)
+            if lead is None:
+                raise SfError("INVALID_CROSS_REFERENCE_KEY", "invalid cross reference id")
+            if lead["IsConverted"]:
+                raise SfError("CANNOT_UPDATE_CONVERTED_LEAD", "cannot reference converted lead")
+            if converted_status not in (schema["Lead"].fields["Status"].picklist or []):
+                raise SfError(
+                    "INVALID_STATUS", f"invalid convertedStatus: {converted_status}", ["Status"]
+                )
+            if account_id is None:
+                account = self.create(schema["Account"], {"Name": lead.get("Company") or "—"})
+                account_id = account["Id"]
+            if contact_id is None:
+                values = {
+                    key: lead.get(key)
+                    for key in (
+                        "Salutation",
+                        "FirstName",
+                        "LastName",
+                        "Title",
+                        "Email",
+                        "Phone",
+                        "MobilePhone",
+                        "HasOptedOutOfEmail",
+                        "DoNotCall",
+                        "LeadSource",
+                        "Description",
+                        "OwnerId",
+                    )
+                    if lead.get(key) is not None
+                }
+                mailing = {
+                    "MailingStreet": lead.get("Street"),
+                    "MailingCity": lead.get("City"),
+                    "MailingState": lead.get("State"),
+                    "MailingPostalCode": lead.get("PostalCode"),
+                    "MailingCountry": lead.get("Country"),
+                }
+                values.update({k: v for k, v in mailing.items() if v is not None})
+                contact = self.create(schema["Contact"], {**values, "AccountId": account_id})
+                contact_id = contact["Id"]
+            elif self.get("Contact", normalize_id(contact_id) or contact_id) is None:
+                raise SfError("INVALID_CROSS_REFERENCE_KEY", "invalid cross reference id")
+            stamp = self.stamp()
+            converted = dict(lead)
+            converted.update(
+                IsConverted=True,
+                ConvertedDate=self.now().date().isoformat(),
+                ConvertedContactId=normalize_id(contact_id) or contact_id,
+                ConvertedAccountId=normalize_id(account_id) or account_id,
+                Status=converted_status,
+                LastModifiedDate=stamp,
+                SystemModstamp=stamp,
+                LastModifiedById=self.user_id or lead["LastModifiedById"],
+            )
+            self._put("Lead", converted)
+        return {
+            "leadId": converted["Id"],
+            "contactId": converted["ConvertedContactId"],
+            "accountId": converted["ConvertedAccountId"],
+        }
 
     # Object rules ----------------------------------------------------------------------------
     def _derive(

@@ -88,6 +88,11 @@ class SFSandbox:
     def expire_tokens(self) -> None:
         self._call("POST", "expire-tokens")
 
+    def convert_lead(self, lead_id: str, **options: Any) -> dict[str, Any]:
+        """Convert a Lead as a Salesforce user would (``contactId``, ``accountId``,
+        ``convertedStatus`` optional); returns the LeadConvertResult ids."""
+        return self._call("POST", "convert-lead", {"leadId": lead_id, **options}).json()
+
     def issue_token(self) -> tuple[str, str]:
         """(access_token, refresh_token) for the admin user, without an OAuth round trip."""
         return self.app.issue_token()

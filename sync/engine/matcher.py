@@ -4,6 +4,10 @@ Lookups are batched (one query per object for up to ``BATCH`` addresses) and rem
 bounded cache, because the same person appears in many tracking events. When several records
 share an address, the most recently modified wins and the choice is recorded for the run's
 maintenance message.
+
+A converted Lead is no link of its own: it lives on as its Contact. The Lead query reads
+converted Leads too (same query, no extra call), so an address whose only Contact is the one a
+Lead was converted into (under another address) still links to that Contact.
 """
 
 from __future__ import annotations
@@ -59,19 +63,33 @@ class ContactMatcher:
         return {email: self._cache.get(email, Link()) for email in wanted}
 
     def _load(self, emails: list[str]) -> None:
-        contacts, leads = (self._best_by_email(name, emails, extra) for name, extra in PEOPLE)
+        contacts = self._best_by_email("Contact", self._rows("Contact", emails, ""))
+        live_leads: list[dict] = []
+        converted: dict[str, str] = {}
+        lead_rows = self._rows("Lead", emails, ", IsConverted, ConvertedContactId")
+        for row in lead_rows:
+            if not row.get("IsConverted"):
+                live_leads.append(row)
+            elif row.get("ConvertedContactId"):
+                converted.setdefault(_email_of(row), row["ConvertedContactId"])
+        leads = self._best_by_email("Lead", live_leads)
         for email in emails:
-            self._remember(email, Link(contacts.get(email), leads.get(email)))
+            contact = contacts.get(email) or converted.get(email)
+            self._remember(email, Link(contact, leads.get(email)))
 
-    def _best_by_email(self, sobject: str, emails: list[str], extra: str) -> dict[str, str]:
+    def _rows(self, sobject: str, emails: list[str], extra_fields: str) -> list[dict]:
         soql = (
-            f"SELECT Id, Email, LastModifiedDate FROM {sobject} "
-            f"WHERE Email IN {soql_list(emails)}{extra} ORDER BY LastModifiedDate DESC"
+            f"SELECT Id, Email, LastModifiedDate{extra_fields} FROM {sobject} "
+            f"WHERE Email IN {soql_list(emails)} ORDER BY LastModifiedDate DESC"
         )
+        return list(self.sf.query_iter(soql))
+
+    def _best_by_email(self, sobject: str, rows: list[dict]) -> dict[str, str]:
+        """The most recently modified record per address (rows come newest first)."""
         best: dict[str, str] = {}
         seen: dict[str, list[str]] = {}
-        for row in self.sf.query_iter(soql):
-            email = (row.get("Email") or "").strip().lower()
+        for row in rows:
+            email = _email_of(row)
             seen.setdefault(email, []).append(row["Id"])
             best.setdefault(email, row["Id"])
         for email, ids in seen.items():
@@ -83,3 +101,7 @@ class ContactMatcher:
         self._cache[email] = link
         if len(self._cache) > CACHE_SIZE:
             self._cache.popitem(last=False)
+
+
+def _email_of(row: dict) -> str:
+    return (row.get("Email") or "").strip().lower()

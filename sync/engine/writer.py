@@ -4,6 +4,12 @@
 of the last write is kept in ``SyncedRecord``), links Contacts/Leads by e-mail, sets the owner,
 and upserts on ``CM_Key__c``. Per-record refusals are parked as ``RecordRejection`` rows while
 the rest of the batch lands; transport failures propagate so the caller's cursor stays put.
+
+The fingerprint covers the Campaign Monitor data only. The link written with a row (and its
+address) is kept beside it in ``SyncedRecord``: people who appear, change or convert later are
+carried into the links by :mod:`sync.engine.people`, and a new Security Owner by
+:mod:`sync.engine.reown`. The owner is read afresh for every batch, so a change of owner
+reaches the very next write.
 """
 
 from __future__ import annotations
@@ -35,6 +41,10 @@ class Outcome:
     result: RecordResult
     payload: dict[str, Any] = field(default_factory=dict)
     sf_id: str = ""
+    # Rows linked to people: the address and the Contact / Lead written with the row.
+    email: str = ""
+    contact_id: str = ""
+    lead_id: str = ""
 
 
 class SalesforceFailure(Exception):
@@ -114,6 +124,7 @@ class SalesforceWriter:
         self.skipped_unchanged += len(rows) - len(changed)
         if not changed:
             return
+        self.owner_id = self._current_owner()
         outgoing = [self._decorate(sobject, row) for row in changed]
         if sobject in OBJECTS_WITH_EMAIL:
             self._link_people(outgoing)
@@ -121,8 +132,16 @@ class SalesforceWriter:
         self.record_outcomes(
             sobject,
             [
-                Outcome(row[EXTERNAL_ID], prints[row[EXTERNAL_ID]], result, payload=row)
-                for row, result in zip(changed, results, strict=True)
+                Outcome(
+                    row[EXTERNAL_ID],
+                    prints[row[EXTERNAL_ID]],
+                    result,
+                    payload=row,
+                    email=sent.get("Email__c") or "",
+                    contact_id=sent.get("Contact__c") or "",
+                    lead_id=sent.get("Lead__c") or "",
+                )
+                for row, sent, result in zip(changed, outgoing, results, strict=True)
             ],
         )
 
@@ -141,6 +160,9 @@ class SalesforceWriter:
                         fingerprint=outcome.fingerprint,
                         sf_id=result.sf_id or outcome.sf_id,
                         written_at=timezone.now(),
+                        email=outcome.email[:254],
+                        contact_id=outcome.contact_id,
+                        lead_id=outcome.lead_id,
                     )
                 )
             else:
@@ -159,6 +181,17 @@ class SalesforceWriter:
         self._save(succeeded, rejections)
         self.written[sobject] += len(succeeded)
         self.rejected += len(rejections)
+
+    def _current_owner(self) -> str:
+        """The client's owner now (its Security Owner may have changed during the run)."""
+        row = (
+            CMClient.objects.filter(pk=self.cm_client.pk)
+            .values_list("security_owner_id", "connection__sf_sync_user_id")
+            .first()
+        )
+        if row is None:
+            return self.owner_id
+        return row[0] or row[1]
 
     def _decorate(self, sobject: str, row: dict[str, Any]) -> dict[str, Any]:
         record = dict(row)
@@ -241,7 +274,14 @@ class SalesforceWriter:
                 batch_size=500,
                 update_conflicts=True,
                 unique_fields=["connection", "sobject", "cm_key"],
-                update_fields=["fingerprint", "sf_id", "written_at"],
+                update_fields=[
+                    "fingerprint",
+                    "sf_id",
+                    "written_at",
+                    "email",
+                    "contact_id",
+                    "lead_id",
+                ],
             )
         if rejections:
             RecordRejection.objects.bulk_create(rejections, batch_size=500)

@@ -27,6 +27,7 @@ from sync.clients.salesforce_schema import ensure_schema
 from sync.models import CMAuthMethod, CMClient, Connection, Plan
 from sync.services import schedule
 from sync.services.api import ca_bundle, salesforce_client
+from sync.services.reown import start_reown
 from sync.services.status import get_connection
 
 AUDIT_AREA = "Sync Settings"
@@ -378,11 +379,12 @@ def salesforce_users(connection: Connection) -> tuple[list[dict], str]:
 
 def set_security_owner(cm_client: CMClient, owner_id: str, users: list[dict], *, user) -> CMClient:
     """Make an active Salesforce user the owner of the records cmsync creates for a client
-    (audited)."""
+    (audited), and queue the job that re-owns the client's records already in Salesforce."""
     match = next((u for u in users if u.get("Id") == owner_id and u.get("IsActive", True)), None)
     if match is None:
         raise ConnectError("Choose an active Salesforce user.")
     before = cm_client.security_owner_name
+    before_id = cm_client.security_owner_id
     cm_client.security_owner_id = match["Id"]
     cm_client.security_owner_name = match.get("Name", "")
     cm_client.save(update_fields=["security_owner_id", "security_owner_name"])
@@ -392,6 +394,8 @@ def set_security_owner(cm_client: CMClient, owner_id: str, users: list[dict], *,
         before,
         cm_client.security_owner_name,
     )
+    if before_id != cm_client.security_owner_id:
+        start_reown(cm_client, cm_client.security_owner_id, user)
     return cm_client
 
 

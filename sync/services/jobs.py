@@ -21,6 +21,7 @@ from django.db import transaction
 PRIMARY_SYNC = "sync.tasks.primary_sync"
 RUN_IMPORT = "sync.tasks.run_import"
 RETENTION_JOB = "sync.tasks.retention_job"
+REOWN_CLIENT_RECORDS = "sync.tasks.reown_client_records"
 
 
 def enqueue_on_commit(task_name: str, *args: Any) -> None:

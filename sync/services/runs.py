@@ -29,6 +29,7 @@ from sync.clients.salesforce_schema import (
     TRACKING_OBJECT,
 )
 from sync.engine.client_sync import ClientSync
+from sync.engine.people import PeopleRelinker, RelinkReport, changes_since
 from sync.engine.writer import SalesforceFailure, SalesforceWriter
 from sync.models import (
     ACTIVE_STATUSES,
@@ -155,6 +156,8 @@ def execute_run(run_id: int, fan_out: Callable[[ClientJob], None]) -> None:
         except ApiError as exc:
             _fail_run(run, exc, salesforce=True)
             return
+    if run.kind == RunKind.INCREMENTAL:
+        relink_people(run)
     clients = connection.clients.filter(selected=True)
     if run.only_client_id:
         clients = clients.filter(pk=run.only_client_id)
@@ -187,6 +190,89 @@ def _purge_owned_records(run: SyncRun) -> None:
         SyncCursor.objects.filter(cm_client__connection=connection).delete()
         Connection.objects.filter(pk=connection.pk).update(full_sync_state=FullSyncState.IMPORTING)
     connection.full_sync_state = FullSyncState.IMPORTING
+
+
+def relink_people(run: SyncRun) -> None:
+    """Carry Contacts and Leads created, changed or converted since the people cursor into the
+    links of rows written earlier (``sync.engine.people``); once per run, before the clients.
+
+    It never stops the run: a failure leaves the cursor where it was, so the next run reads the
+    same changes again.
+    """
+    connection = run.connection
+    since = changes_since(connection)
+    if since is None:
+        return  # nothing linked to people has been written yet
+    _mark(run, stage="Linking new and converted Contacts and Leads")
+    calls = CallCounter()
+    sf = salesforce_client(connection, calls)
+    try:
+        report = PeopleRelinker(sf, connection).run(since, connection.people_cursor_seen)
+    except ApiError as exc:
+        code, words = classify_api_error(exc, salesforce=True)
+        record_message(
+            job="primary sync",
+            message=f"Links to new or converted Contacts and Leads wait for the next run: {words}",
+            details=str(exc),
+            level=Level.WARNING,
+            support_code=code,
+            run=run,
+        )
+        return
+    except Exception as exc:  # noqa: BLE001 - a defect here must not stop the clients' sync
+        logger.exception("relinking people failed in run %s", run.pk)
+        record_message(
+            job="primary sync",
+            message="Links to new or converted Contacts and Leads could not be updated.",
+            details=f"{type(exc).__name__} in run {run.pk}",
+            support_code="CMS-900",
+            run=run,
+        )
+        return
+    finally:
+        _add_calls(run, sf_calls=calls)
+        sf.close()
+    _record_relink(run, report)
+
+
+def _record_relink(run: SyncRun, report: RelinkReport) -> None:
+    if report.relinked:
+        SyncRun.objects.filter(pk=run.pk).update(records_written=dict(report.relinked))
+        run.records_written = dict(report.relinked)
+        record_message(
+            job="primary sync",
+            message=f"{report.total_relinked} record(s) now link to Contacts or Leads that were "
+            "created, changed or converted in Salesforce.",
+            level=Level.INFO,
+            run=run,
+        )
+    if report.failed:
+        record_message(
+            job="primary sync",
+            message=f"Salesforce refused {report.failed} link update(s); the next run tries again.",
+            details="\n".join(report.samples),
+            level=Level.WARNING,
+            support_code="CMS-220",
+            run=run,
+        )
+    elif report.cursor is not None:
+        Connection.objects.filter(pk=run.connection_id).update(
+            people_cursor=report.cursor, people_cursor_seen=report.seen
+        )
+    if report.relinked and report.duplicates:
+        lines = [
+            f"{d.email}: {d.sobject} {d.chosen_id} chosen among {', '.join(d.candidate_ids)}"
+            for d in report.duplicates[:50]
+        ]
+        record_message(
+            job="primary sync",
+            message=f"{len(report.duplicates)} e-mail address(es) match several Salesforce "
+            "records; the most recently modified was linked.",
+            details="\n".join(lines),
+            level=Level.INFO,
+            support_code="CMS-310",
+            run=run,
+        )
 
 
 def run_client_job(job_id: int) -> None:
@@ -324,7 +410,7 @@ def finish_run_if_done(run_id: int) -> None:
         jobs = list(run.client_jobs.all())
         if any(job.status in ACTIVE_STATUSES for job in jobs):
             return
-        written: Counter[str] = Counter()
+        written: Counter[str] = Counter(run.records_written)  # the people links, if any
         for job in jobs:
             written.update(job.records_written)
         run.records_written = dict(written)

@@ -39,6 +39,7 @@ from sync.services.connect import (
     select_clients,
     set_security_owner,
 )
+from sync.services.reown import attach_reown_jobs
 from sync.services.runs import SyncNotReady, request_run
 from sync.services.status import ago, describe_sync_state, get_connection, last_run_for
 from sync.views.common import connected_or_none, form_errors, settings_redirect
@@ -96,7 +97,7 @@ def _settings_context(request: HttpRequest, connection: Connection) -> dict[str,
         "next_run": schedule.next_run_at(connection),
         "last_run": last_run,
         "last_run_summary": _run_summary(last_run) if last_run else None,
-        "clients": clients,
+        "clients": attach_reown_jobs(clients),
         "selected_count": sum(client.selected for client in clients),
         "owned_objects": OWNED_OBJECTS,
         "select_clients_form": SelectClientsForm(connection),
@@ -247,7 +248,11 @@ def save_security_owner(request: HttpRequest, client_id: int) -> HttpResponse:
         messages.error(request, f"{cm_client.name}: {exc}")
         return settings_redirect()
     owner = cm_client.security_owner_name
-    messages.success(request, f"{cm_client.name}: Salesforce Security Owner is now {owner}.")
+    messages.success(
+        request,
+        f"{cm_client.name}: Salesforce Security Owner is now {owner}. Its records already in "
+        "Salesforce are being re-owned in the background; the clients table shows the progress.",
+    )
     return settings_redirect()
 
 

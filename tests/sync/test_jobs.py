@@ -66,8 +66,13 @@ def test_services_and_tasks_import_each_other_without_a_cycle():
 
 
 def test_every_queued_task_name_is_a_sync_task():
-    names = [jobs.PRIMARY_SYNC, jobs.RUN_IMPORT, jobs.RETENTION_JOB]
-    assert names == [tasks.primary_sync.name, tasks.run_import.name, tasks.retention_job.name]
+    names = [jobs.PRIMARY_SYNC, jobs.RUN_IMPORT, jobs.RETENTION_JOB, jobs.REOWN_CLIENT_RECORDS]
+    assert names == [
+        tasks.primary_sync.name,
+        tasks.run_import.name,
+        tasks.retention_job.name,
+        tasks.reown_client_records.name,
+    ]
     assert all(name in current_app.tasks for name in names)
 
 
