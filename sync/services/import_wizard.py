@@ -13,10 +13,19 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from sync.models import Connection
+from sync.models import ACTIVE_STATUSES, Connection, ImportJob
 from sync.services import imports
 from sync.services.api import campaign_monitor_client, salesforce_client
 from sync.services.import_sources import ImportSource, SourceField, available_sources, source_fields
+
+SOURCE_GONE = (
+    "Salesforce no longer offers the {source} for import (deleted, or not readable by the "
+    "connected user), so it cannot run again. Start a new import."
+)
+LIST_GONE = (
+    "Campaign Monitor no longer lists “{list_name}” among the lists of {client}, so the "
+    "import cannot run again. Start a new import."
+)
 
 
 @dataclass(frozen=True)
@@ -75,3 +84,29 @@ def preview(
     """The source's first rows as the import would send them."""
     with salesforce_client(connection) as sf:
         return imports.preview(sf, source, mapping, cm_fields)
+
+
+def run_again(job: ImportJob, user) -> tuple[ImportJob, bool]:
+    """Run an import again under the wizard's rules; ``(job, created)`` as
+    :func:`sync.services.imports.run_again`.
+
+    The source and the list must still be what the wizard offers now (the org's list views and
+    reports; lists of the clients selected for sync), as if the admin picked them again. While
+    the same import is queued or running, that one is the answer and nothing is read live.
+    """
+    active = imports.same_import(job).filter(status__in=ACTIVE_STATUSES).order_by("-pk").first()
+    if active is not None:
+        return active, False
+    connection = job.connection
+    imports.ensure_ready(connection)
+    imports.ensure_selected(connection, job.cm_client)
+    offered = choices(connection)
+    source = imports.source_of(job)
+    if source.key not in {s.key for s in offered.sources}:
+        raise imports.ImportRefused(SOURCE_GONE.format(source=source.description))
+    destination = imports.destination_of(job)
+    if destination.key not in {d.key for d in offered.destinations}:
+        raise imports.ImportRefused(
+            LIST_GONE.format(list_name=job.list_name, client=job.cm_client.name)
+        )
+    return imports.run_again(job, user)

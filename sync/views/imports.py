@@ -35,10 +35,12 @@ UNREACHABLE = (
 
 
 def _blocked_reason(connection: Connection | None) -> str:
-    if connection is None or not connection.both_connected:
+    if connection is None:
         return imports.NOT_CONNECTED
-    if SyncOptions.for_connection(connection).disable_triggers:
-        return imports.OUTBOUND_DISABLED
+    try:
+        imports.ensure_ready(connection)
+    except imports.ImportRefused as exc:
+        return str(exc)
     return ""
 
 
@@ -148,9 +150,17 @@ def import_detail(request: HttpRequest, job_id: int) -> HttpResponse:
         "page_title": f"Import {job.pk}",
         "job": job,
         "can_change": can_change(request.user),
-        "blocked": _blocked_reason(job.connection),
+        "blocked": _blocked_reason(job.connection) or _not_selected(job),
     }
     return render(request, "sync/import_detail.html", context)
+
+
+def _not_selected(job: ImportJob) -> str:
+    try:
+        imports.ensure_selected(job.connection, job.cm_client)
+    except imports.ImportRefused as exc:
+        return str(exc)
+    return ""
 
 
 @role_required(Access.READ)
@@ -173,13 +183,23 @@ def import_progress(request: HttpRequest, job_id: int) -> JsonResponse:
 @role_required(Access.CHANGE)
 @require_POST
 def import_run_again(request: HttpRequest, job_id: int) -> HttpResponse:
-    job = get_object_or_404(ImportJob, pk=job_id)
+    job = get_object_or_404(ImportJob.objects.select_related("connection", "cm_client"), pk=job_id)
     try:
-        again = imports.run_again(job, request.user)
+        again, created = import_wizard.run_again(job, request.user)
     except imports.ImportRefused as exc:
         messages.error(request, str(exc))
         return redirect("sync-import-detail", job_id=job.pk)
-    messages.success(request, f"Import {again.pk} started (the same import as {job.pk}).")
+    except ApiError as exc:
+        messages.error(request, UNREACHABLE.format(exc.message or type(exc).__name__))
+        return redirect("sync-import-detail", job_id=job.pk)
+    if created:
+        messages.success(request, f"Import {again.pk} started (the same import as {job.pk}).")
+    else:
+        messages.info(
+            request,
+            f"Import {again.pk} of the same list view or report into the same list is already "
+            f"{again.get_status_display().lower()}; no other was started.",
+        )
     return redirect("sync-import-detail", job_id=again.pk)
 
 
