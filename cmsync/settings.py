@@ -269,6 +269,12 @@ CMSYNC_BULK_POLL_MS = env_int("CMSYNC_BULK_POLL_MS", 2000, minimum=50)
 # Hours between re-reads of every list's active subscribers (CM's date filters do not show edits
 # of names or custom fields; unchanged rows cost no Salesforce call). 0 turns re-reads off.
 CMSYNC_RESYNC_ACTIVE_HOURS = env_int("CMSYNC_RESYNC_ACTIVE_HOURS", 24, minimum=0, maximum=24 * 30)
+# Read-only screens that ask CM and SF live (tracking panel, import wizard): answers are kept this
+# many seconds (0: not kept), and each person may make this many fresh reads a minute.
+CMSYNC_LIVE_READ_CACHE_SECONDS = env_int(
+    "CMSYNC_LIVE_READ_CACHE_SECONDS", 60, minimum=0, maximum=3600
+)
+CMSYNC_LIVE_READS_PER_MINUTE = env_int("CMSYNC_LIVE_READS_PER_MINUTE", 30, minimum=1)
 
 from cmsync.beat import STATIC_SCHEDULE  # noqa: E402
 

@@ -1,8 +1,11 @@
 """The live tracking panel: one address's lists and tracking history, read from Campaign Monitor.
 
 Nothing here reads Salesforce or cmsync's stored tracking history: the panel is for orgs that
-keep few (or no) days of history in Salesforce, so it always asks Campaign Monitor. Failures
+keep few (or no) days of history in Salesforce, so it asks Campaign Monitor. Failures
 come back as words in :attr:`TrackingPanel.error` (the page never fails with a 500).
+
+Answers are kept briefly and fresh look-ups are limited per person
+(:mod:`sync.services.live_reads`): reloading the panel asks Campaign Monitor nothing.
 """
 
 from __future__ import annotations
@@ -15,6 +18,7 @@ from sync.clients.campaign_monitor import CampaignMonitorClient
 from sync.clients.errors import ApiError, AuthError, NotFound, RateLimited, TransientError
 from sync.models import CMClient, Connection
 from sync.services.api import campaign_monitor_client
+from sync.services.live_reads import live_read
 
 logger = logging.getLogger(__name__)
 
@@ -95,14 +99,32 @@ def parse_cm_date(value: str | None) -> dt.datetime | None:
     return None
 
 
-def tracking_panel(connection: Connection | None, email: str) -> TrackingPanel:
-    """Read the address's lists and history live from CM for every selected client."""
+def tracking_panel(connection: Connection | None, email: str, user=None) -> TrackingPanel:
+    """The address's lists and history for every selected client, read live from CM (or kept
+    from a read in the last minute); raises ``TooManyLiveReads`` past ``user``'s limit."""
     panel = TrackingPanel(email=email)
     if connection is None or not connection.cm_connected:
         return _failed(panel, PanelError.NOT_CONNECTED, NOT_CONNECTED)
     clients = list(connection.clients.filter(selected=True).order_by("name"))
     if not clients:
         return _failed(panel, PanelError.NO_CLIENTS, NO_CLIENTS)
+    return live_read(
+        connection,
+        user,
+        "tracking-panel",
+        (email,),
+        lambda: _read_live(connection, clients, email),
+        keep=_worth_keeping,
+    )
+
+
+def _worth_keeping(panel: TrackingPanel) -> bool:
+    """Answers are kept; failures to get one (outage, credentials) are not."""
+    return panel.ok or panel.error_kind == PanelError.NOT_SUBSCRIBER
+
+
+def _read_live(connection: Connection, clients: list[CMClient], email: str) -> TrackingPanel:
+    panel = TrackingPanel(email=email)
     try:
         with campaign_monitor_client(connection) as cm:
             cm.max_retries = PANEL_MAX_RETRIES

@@ -24,6 +24,7 @@ from sync.clients.errors import ApiError
 from sync.forms.imports import FieldMappingForm, ImportStartForm
 from sync.models import Connection, ImportJob, StandingMapping, SyncOptions
 from sync.services import import_wizard, imports, standing
+from sync.services.live_reads import TooManyLiveReads, limited_message
 from sync.services.status import get_connection
 
 PAGE_SIZE = 25
@@ -59,7 +60,10 @@ def import_start(request: HttpRequest) -> HttpResponse:
     }
     if connection is not None and connection.both_connected:
         try:
-            available = import_wizard.choices(connection)
+            available = import_wizard.choices(connection, request.user)
+        except TooManyLiveReads as exc:
+            context["unreachable"] = limited_message(exc)
+            return _too_many(render(request, "sync/import_start.html", context), exc)
         except ApiError as exc:
             context["unreachable"] = UNREACHABLE.format(exc.message or type(exc).__name__)
         else:
@@ -85,8 +89,11 @@ def import_map(request: HttpRequest) -> HttpResponse:
         return redirect("sync-import")
     try:
         chosen = import_wizard.chosen(
-            connection, request.GET.get("source"), request.GET.get("list")
+            connection, request.GET.get("source"), request.GET.get("list"), request.user
         )
+    except TooManyLiveReads as exc:
+        context = {"page_title": "Map fields", "message": limited_message(exc)}
+        return _too_many(render(request, "sync/import_limited.html", context), exc)
     except ApiError as exc:
         messages.error(request, UNREACHABLE.format(exc.message or type(exc).__name__))
         return redirect("sync-import")
@@ -126,19 +133,31 @@ def import_map(request: HttpRequest) -> HttpResponse:
         "form": form,
         "trigger_journeys": SyncOptions.for_connection(connection).trigger_journeys,
         "can_change": can_change(request.user),
-        **_preview(connection, source, form, cm_fields),
+        **_preview(request, connection, source, form, cm_fields),
     }
     return render(request, "sync/import_map.html", context, status=400 if form.errors else 200)
 
 
-def _preview(connection: Connection, source, form: FieldMappingForm, cm_fields) -> dict[str, Any]:
+def _preview(
+    request: HttpRequest, connection: Connection, source, form: FieldMappingForm, cm_fields
+) -> dict[str, Any]:
     mapping = form.mapping_for_preview()
     if mapping is None:
         return {"preview": None}
     try:
-        return {"preview": import_wizard.preview(connection, source, mapping, cm_fields)}
+        rows = import_wizard.preview(connection, source, mapping, cm_fields, request.user)
+    except TooManyLiveReads as exc:
+        return {"preview": None, "preview_error": limited_message(exc)}
     except ApiError as exc:
         return {"preview": None, "preview_error": UNREACHABLE.format(exc.message)}
+    return {"preview": rows}
+
+
+def _too_many(response: HttpResponse, exc: TooManyLiveReads) -> HttpResponse:
+    """The page, answered 429 with the seconds to wait."""
+    response.status_code = 429
+    response["Retry-After"] = str(exc.retry_after)
+    return response
 
 
 @role_required(Access.READ)
@@ -188,6 +207,9 @@ def import_run_again(request: HttpRequest, job_id: int) -> HttpResponse:
         again, created = import_wizard.run_again(job, request.user)
     except imports.ImportRefused as exc:
         messages.error(request, str(exc))
+        return redirect("sync-import-detail", job_id=job.pk)
+    except TooManyLiveReads as exc:
+        messages.error(request, limited_message(exc))
         return redirect("sync-import-detail", job_id=job.pk)
     except ApiError as exc:
         messages.error(request, UNREACHABLE.format(exc.message or type(exc).__name__))

@@ -6,6 +6,7 @@ cmsync user (the embed too: the Salesforce user must be signed in to cmsync in t
 
 from __future__ import annotations
 
+from typing import Any
 from urllib.parse import urlsplit
 
 from django.http import HttpRequest, HttpResponse
@@ -16,8 +17,9 @@ from django.views.decorators.http import require_GET
 from cmsync.roles import Access, role_required
 from sync.forms.options import EmailLookupForm
 from sync.models import Connection
+from sync.services.live_reads import TooManyLiveReads, limited_message
 from sync.services.status import get_connection
-from sync.services.tracking_panel import TrackingPanel, tracking_panel
+from sync.services.tracking_panel import tracking_panel
 
 # Salesforce pages that may frame the embed (Classic, Visualforce and Lightning domains).
 SALESFORCE_FRAME_ANCESTORS = (
@@ -28,33 +30,40 @@ SALESFORCE_FRAME_ANCESTORS = (
 )
 
 
-def _lookup(request: HttpRequest) -> tuple[EmailLookupForm, TrackingPanel | None]:
-    """The address form and, for a valid address, the panel read live from CM."""
+def _lookup(request: HttpRequest) -> dict[str, Any]:
+    """The address form and, for a valid address, the panel (or why it is not shown now)."""
     form = EmailLookupForm(request.GET if "email" in request.GET else None)
-    if not (form.is_bound and form.is_valid()):
-        return form, None
-    return form, tracking_panel(get_connection(), form.cleaned_data["email"])
+    context: dict[str, Any] = {"form": form, "panel": None}
+    if form.is_bound and form.is_valid():
+        try:
+            context["panel"] = tracking_panel(
+                get_connection(), form.cleaned_data["email"], request.user
+            )
+        except TooManyLiveReads as exc:
+            context["limited"] = limited_message(exc)
+            context["retry_after"] = exc.retry_after
+    return context
+
+
+def _render(request: HttpRequest, template: str, context: dict[str, Any]) -> HttpResponse:
+    response = render(request, template, context, status=429 if "limited" in context else 200)
+    if "limited" in context:
+        response["Retry-After"] = str(context["retry_after"])
+    return response
 
 
 @role_required(Access.READ)
 @require_GET
 def tracking_panel_page(request: HttpRequest) -> HttpResponse:
-    form, panel = _lookup(request)
-    return render(
-        request,
-        "sync/tracking_panel.html",
-        {"page_title": "Tracking panel", "form": form, "panel": panel},
-    )
+    context = {"page_title": "Tracking panel", **_lookup(request)}
+    return _render(request, "sync/tracking_panel.html", context)
 
 
 @role_required(Access.READ)
 @require_GET
 @xframe_options_exempt
 def tracking_panel_embed(request: HttpRequest) -> HttpResponse:
-    form, panel = _lookup(request)
-    response = render(
-        request, "sync/tracking_embed.html", {"form": form, "panel": panel, "embedded": True}
-    )
+    response = _render(request, "sync/tracking_embed.html", {"embedded": True, **_lookup(request)})
     response["Content-Security-Policy"] = frame_ancestors_policy(get_connection())
     return response
 
