@@ -10,7 +10,7 @@ from typing import Any
 from django import forms
 from django.core.exceptions import ValidationError
 
-from sync.forms.settings import client_choices
+from sync.forms.settings import TokenCheckboxInput, client_choices
 from sync.models import CMClient, Connection
 from sync.services.connect import clients_losing_configuration
 
@@ -59,9 +59,14 @@ class ReconnectForm(forms.Form):
     out needs ``confirm_loss``: that client's cmsync configuration is deleted.
     """
 
-    confirm_loss = forms.BooleanField(
+    # The box's own value, not any truthy string, confirms the loss (see TokenCheckboxInput).
+    LOSS_TOKEN = "delete-configuration-of-clients-left-out"
+
+    confirm_loss = forms.CharField(
         required=False,
+        strip=False,
         label="I understand: cmsync deletes its configuration for the clients listed above.",
+        widget=TokenCheckboxInput(LOSS_TOKEN),
     )
 
     def __init__(
@@ -100,7 +105,7 @@ class ReconnectForm(forms.Form):
             keep = list(self.connection.clients.values_list("cm_client_id", flat=True))
         cleaned["keep_client_ids"] = keep
         self.losing = clients_losing_configuration(self.connection, keep)
-        if self.losing and not cleaned.get("confirm_loss"):
+        if self.losing and cleaned.get("confirm_loss") != self.LOSS_TOKEN:
             self.add_error(
                 "confirm_loss",
                 "Some selected clients are left out: read the warning and tick the box to "

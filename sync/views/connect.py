@@ -212,7 +212,7 @@ def disconnect(request: HttpRequest) -> HttpResponse:
     if connection is None or not connection.cm_connected:
         messages.error(request, "Campaign Monitor is not connected.")
         return settings_redirect()
-    if not ConfirmForm(request.POST).is_valid():
+    if not ConfirmForm(request.POST, token=ConfirmForm.DISCONNECT).is_valid():
         messages.error(request, "Confirm the disconnect in its dialog first; nothing changed.")
         return settings_redirect()
     disconnect_campaign_monitor(connection, user=request.user)

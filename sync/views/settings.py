@@ -99,6 +99,10 @@ def _settings_context(request: HttpRequest, connection: Connection) -> dict[str,
         "clients": clients,
         "selected_count": sum(client.selected for client in clients),
         "owned_objects": OWNED_OBJECTS,
+        "confirm_tokens": {
+            "full_sync": ConfirmForm.FULL_SYNC,
+            "disconnect": ConfirmForm.DISCONNECT,
+        },
         "select_clients_form": SelectClientsForm(connection),
         "select_clients_allowed": connection.plan == Plan.ENTERPRISE,
         "plan_label": connection.get_plan_display(),
@@ -190,7 +194,7 @@ def sync_now(request: HttpRequest) -> HttpResponse:
 @role_required(Access.CHANGE)
 @require_POST
 def full_sync(request: HttpRequest) -> HttpResponse:
-    if not ConfirmForm(request.POST).is_valid():
+    if not ConfirmForm(request.POST, token=ConfirmForm.FULL_SYNC).is_valid():
         messages.error(request, "Confirm the full sync in its dialog first; nothing was started.")
         return settings_redirect()
     return _start_run(request, RunKind.FULL)
