@@ -41,6 +41,7 @@ from .counting import CallCounter
 from .errors import (
     ApiError,
     AuthError,
+    MalformedCredentials,
     NotFound,
     PermanentError,
     RateLimited,
@@ -105,6 +106,7 @@ class CMTransport:
             raise ValueError("give api_key or oauth_tokens, not both")
         if max_retries < 0:
             raise ValueError("max_retries must be >= 0")
+        check_sendable(api_key, oauth_tokens)
         self._api_key = api_key
         self._tokens = oauth_tokens
         self._on_token_refresh = on_token_refresh
@@ -343,6 +345,33 @@ class OAuthTokenEndpoint(CMTransport):
     """A credential-less transport for ``POST /oauth/token`` (the code exchange)."""
 
     requires_credentials = False
+
+
+def sendable(credential: str) -> bool:
+    """Whether a key or token can be what CM issues: printable ASCII, no spaces.
+
+    Headers carry Latin-1 at most (requests raises UnicodeEncodeError beyond it), and CM's keys
+    and tokens are plain ASCII, so anything else is refused before it is sent.
+    """
+    return all("!" <= char <= "~" for char in credential)
+
+
+def check_sendable(api_key: str | None, tokens: OAuthTokens | None) -> None:
+    """Raise :class:`MalformedCredentials` for a key or token that is not :func:`sendable`
+    (the message never quotes the credential)."""
+    if api_key is not None and not sendable(api_key):
+        raise MalformedCredentials(
+            "A Campaign Monitor API key has only ASCII letters, digits and punctuation; this "
+            "one has other characters",
+            endpoint="auth",
+        )
+    if tokens is not None and not (
+        sendable(tokens.access_token) and sendable(tokens.refresh_token or "")
+    ):
+        raise MalformedCredentials(
+            "The Campaign Monitor OAuth tokens have characters no token has; authorise again",
+            endpoint="auth",
+        )
 
 
 def oauth_base_from_api_base(api_base: str) -> str:

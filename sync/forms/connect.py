@@ -10,6 +10,7 @@ from typing import Any
 from django import forms
 from django.core.exceptions import ValidationError
 
+from sync.clients.campaign_monitor import sendable
 from sync.forms.settings import TokenCheckboxInput, client_choices
 from sync.models import CMClient, Connection
 from sync.services.connect import clients_losing_configuration
@@ -28,6 +29,11 @@ def _clean_api_key(value: str) -> str:
         raise ValidationError(
             "An API key has no spaces or line breaks: copy it again from Campaign Monitor "
             "(Account settings → API keys)."
+        )
+    if not sendable(key):
+        raise ValidationError(
+            "An API key has only ASCII letters, digits and punctuation, and this one has other "
+            "characters: copy it again from Campaign Monitor (Account settings → API keys)."
         )
     return key
 

@@ -21,7 +21,7 @@ from django.utils import timezone
 
 from maintenance.services import record_changes
 from sync.clients.campaign_monitor import CampaignMonitorClient, OAuthTokens
-from sync.clients.errors import ApiError, AuthError, PermanentError
+from sync.clients.errors import ApiError, AuthError, MalformedCredentials, PermanentError
 from sync.clients.salesforce import SalesforceClient, SalesforceTokens
 from sync.clients.salesforce_schema import ensure_schema
 from sync.models import CMAuthMethod, CMClient, Connection, Plan
@@ -89,7 +89,13 @@ def read_cm_clients(
     base_url: str, *, api_key: str | None = None, tokens: OAuthTokens | None = None
 ) -> list[ClientChoice]:
     """The clients the credentials reach; raises ConnectError with a plain explanation."""
-    client = _cm_client(base_url, api_key, tokens)
+    try:
+        client = _cm_client(base_url, api_key, tokens)
+    except MalformedCredentials as exc:
+        where = "Account settings → API keys" if api_key is not None else "authorise again"
+        raise ConnectError(
+            f"{exc.message}. Copy it again from Campaign Monitor ({where})."
+        ) from None
     try:
         rows = client.get_clients()
     except AuthError as exc:
