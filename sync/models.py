@@ -57,6 +57,8 @@ class Connection(models.Model):
     cm_connected_at = models.DateTimeField(null=True, blank=True)
     cm_needs_reconnect = models.BooleanField(default=False)
     cm_is_agency = models.BooleanField(default=False)
+    # When Campaign Monitor was last disconnected: the disconnect cancelled the work active then.
+    cm_disconnected_at = models.DateTimeField(null=True, blank=True)
 
     sf_instance_url = models.URLField(blank=True)
     # The org's id (from the OAuth identity URL): Change Sync User must sign in to this org.
@@ -198,6 +200,9 @@ class RunStatus(models.TextChoices):
     SUCCEEDED = "succeeded", "Succeeded"
     PARTLY_FAILED = "partly_failed", "Partly failed"
     FAILED = "failed", "Failed"
+    # Stopped on purpose, not by a fault: its connection was disconnected (the reason is in the
+    # run's error summary, the client job's last error, the import's error).
+    CANCELLED = "cancelled", "Cancelled"
 
 
 ACTIVE_STATUSES = (RunStatus.QUEUED, RunStatus.RUNNING)
@@ -452,6 +457,8 @@ class StandingMapping(models.Model):
         max_length=10, choices=ConsentToTrack.choices, default=ConsentToTrack.UNCHANGED
     )
     active = models.BooleanField(default=True)
+    # Why cmsync paused it (a person's pause leaves it empty); resuming clears it.
+    paused_reason = models.CharField(max_length=500, blank=True)
     cursor = models.DateTimeField(null=True, blank=True)
     # Rows already sent whose stamp is the cursor's very second (the next check leaves them out).
     cursor_ids = models.JSONField(default=list, blank=True)

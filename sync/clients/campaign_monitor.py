@@ -11,7 +11,8 @@ system's CA file),
 ``timeout`` ((connect, read) seconds, applied to every call), ``max_retries`` (5),
 ``backoff_base`` / ``backoff_cap`` (seconds), ``sleep`` (injectable for tests), ``calls`` (a
 :class:`~sync.clients.counting.CallCounter` to share across clients of one sync run; otherwise
-one is created), ``rng``, ``user_agent``, ``pool_maxsize``.
+one is created), ``rng``, ``user_agent``, ``pool_maxsize``, ``before_call`` (called with no
+argument before every call, retries excluded; whatever it raises stops the call unsent).
 
 What callers get
 - Plain dicts and lists exactly as CM sends them (PascalCase keys), except :class:`OAuthTokens`

@@ -99,6 +99,7 @@ class CMTransport:
         rng: random.Random | None = None,
         user_agent: str = DEFAULT_USER_AGENT,
         pool_maxsize: int = 10,
+        before_call: Callable[[], None] | None = None,
     ) -> None:
         if self.requires_credentials and (api_key is None) == (oauth_tokens is None):
             raise ValueError("give exactly one of api_key or oauth_tokens")
@@ -123,6 +124,9 @@ class CMTransport:
         self._rng = rng
         self.calls = calls if calls is not None else CallCounter()
         self.session = _make_session(user_agent, pool_maxsize)
+        # Runs before every call (retries excluded): the caller's chance to stop work that was
+        # cancelled meanwhile, by raising.
+        self._before_call = before_call
 
     # Identity --------------------------------------------------------------------------------
     @property
@@ -209,6 +213,8 @@ class CMTransport:
 
         Raises TransientError only when the last attempt got no response at all.
         """
+        if self._before_call is not None:
+            self._before_call()
         target = url or f"{self.base_url}{path}"
         query = _clean_params(params)
         refreshed = False

@@ -27,6 +27,7 @@ from sync.clients.salesforce_schema import ensure_schema
 from sync.models import CMAuthMethod, CMClient, Connection, Plan
 from sync.services import schedule
 from sync.services.api import ca_bundle, salesforce_client
+from sync.services.cancellation import Cancelled, cancel_connection_work
 from sync.services.status import get_connection
 
 AUDIT_AREA = "Sync Settings"
@@ -251,9 +252,16 @@ def reconnect_campaign_monitor(
 
 
 @transaction.atomic
-def disconnect_campaign_monitor(connection: Connection, *, user) -> None:
-    """Stop syncing and forget CM credentials (audited); data already in Salesforce stays."""
+def disconnect_campaign_monitor(connection: Connection, *, user) -> Cancelled:
+    """Stop syncing and forget CM credentials (audited); data already in Salesforce stays.
+
+    First the connection's queued and running runs and imports are cancelled and its standing
+    mappings paused, each saying why (:func:`~sync.services.cancellation.cancel_connection_work`);
+    returns what was.
+    """
     before = _cm_state(connection)
+    cancelled = cancel_connection_work(connection, user=user)
+    connection.cm_disconnected_at = timezone.now()
     connection.cm_api_key = ""
     connection.cm_access_token = ""
     connection.cm_refresh_token = ""
@@ -264,6 +272,7 @@ def disconnect_campaign_monitor(connection: Connection, *, user) -> None:
     connection.clients.update(connection_active=False)
     schedule.apply_schedule(connection)
     _audit(user, "Campaign Monitor connection", before, "disconnected")
+    return cancelled
 
 
 # Salesforce -----------------------------------------------------------------------------------

@@ -215,12 +215,19 @@ def disconnect(request: HttpRequest) -> HttpResponse:
     if not ConfirmForm(request.POST, token=ConfirmForm.DISCONNECT).is_valid():
         messages.error(request, "Confirm the disconnect in its dialog first; nothing changed.")
         return settings_redirect()
-    disconnect_campaign_monitor(connection, user=request.user)
+    cancelled = disconnect_campaign_monitor(connection, user=request.user)
     messages.success(
         request,
         "Disconnected from Campaign Monitor: sync stopped and the credentials were removed. "
         "Data already in Salesforce stays.",
     )
+    if cancelled:
+        what = cancelled.describe()
+        messages.warning(
+            request,
+            f"{what[0].upper()}{what[1:]}: each says why (maintenance message CMS-320). "
+            "Start them again once Campaign Monitor is connected again.",
+        )
     return settings_redirect()
 
 
