@@ -13,7 +13,7 @@ from django.urls import reverse
 from maintenance.models import MaintenanceMessage
 from maintenance.support_codes import get_support_code
 from sync import tasks
-from sync.clients.campaign_monitor import CampaignMonitorClient
+from sync.clients.campaign_monitor import CampaignMonitorClient, OAuthTokens
 from sync.forms.settings import ConfirmForm
 from sync.models import (
     ACTIVE_STATUSES,
@@ -275,3 +275,15 @@ def test_resuming_a_paused_mapping_clears_its_reason(connection):
     standing.set_active(mapping, True, None)
     mapping.refresh_from_db()
     assert mapping.active and mapping.paused_reason == ""
+
+
+def test_tokens_refreshed_after_a_disconnect_are_not_stored_back(connection):
+    Connection.objects.filter(pk=connection.pk).update(
+        cm_auth_method="oauth", cm_access_token="old-access", cm_refresh_token="old-refresh"
+    )
+    connection.refresh_from_db()
+    client = campaign_monitor_client(connection)
+    disconnect_campaign_monitor(connection, user=None)
+    client._on_token_refresh(OAuthTokens(access_token="new-access", refresh_token="new-refresh"))
+    connection.refresh_from_db()
+    assert not connection.cm_access_token and not connection.cm_refresh_token
