@@ -106,6 +106,11 @@ class Connection(models.Model):
     def ready_to_sync(self) -> bool:
         return self.both_connected and self.clients.filter(selected=True).exists()
 
+    def current_clients(self) -> models.QuerySet[CMClient]:
+        """The clients of the account connected (or last connected), without those of an
+        account that was disconnected and replaced by another one."""
+        return self.clients.filter(disconnected_account_at=None)
+
     @property
     def beat_task_name(self) -> str:
         return f"primary-sync-connection-{self.pk}"
@@ -124,6 +129,10 @@ class CMClient(models.Model):
     # CM's TimeZone label of the client ("(GMT+10:00) Canberra, …"): its dates are that wall clock.
     cm_time_zone = models.CharField(max_length=100, blank=True)
     last_synced_at = models.DateTimeField(null=True, blank=True)
+    # Set when its account was disconnected and a different account connected in its place:
+    # cmsync no longer syncs it, and its records stay in Salesforce. Connecting its account
+    # again clears it.
+    disconnected_account_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering = ["name"]

@@ -108,7 +108,7 @@ class ReconnectForm(forms.Form):
             if keep is None:
                 return cleaned
         else:
-            keep = list(self.connection.clients.values_list("cm_client_id", flat=True))
+            keep = list(self.connection.current_clients().values_list("cm_client_id", flat=True))
         cleaned["keep_client_ids"] = keep
         self.losing = clients_losing_configuration(self.connection, keep)
         if self.losing and cleaned.get("confirm_loss") != self.LOSS_TOKEN:

@@ -68,7 +68,8 @@ class ConfirmForm(forms.Form):
 
 
 def client_choices(connection: Connection) -> list[tuple[str, str]]:
-    return [(c.cm_client_id, c.name) for c in connection.clients.order_by("name")]
+    """The connected account's clients (never those of a disconnected account)."""
+    return [(c.cm_client_id, c.name) for c in connection.current_clients().order_by("name")]
 
 
 class SelectClientsForm(forms.Form):

@@ -35,6 +35,7 @@ from sync.models import CMClient, Connection, Plan, RunKind, RunTrigger, SyncRun
 from sync.services import schedule
 from sync.services.connect import (
     ConnectError,
+    disconnected_account_clients,
     salesforce_users,
     select_clients,
     set_security_owner,
@@ -88,7 +89,7 @@ def _connect_cards_context(connection: Connection | None) -> dict[str, Any]:
 
 def _settings_context(request: HttpRequest, connection: Connection) -> dict[str, Any]:
     last_run = last_run_for(connection)
-    clients = list(connection.clients.all())
+    clients = list(connection.current_clients())
     context: dict[str, Any] = {
         "connected": True,
         "state": describe_sync_state(connection, last_run),
@@ -98,6 +99,7 @@ def _settings_context(request: HttpRequest, connection: Connection) -> dict[str,
         "last_run_summary": _run_summary(last_run) if last_run else None,
         "clients": clients,
         "selected_count": sum(client.selected for client in clients),
+        "disconnected_account_clients": disconnected_account_clients(connection),
         "owned_objects": OWNED_OBJECTS,
         "confirm_tokens": {
             "full_sync": ConfirmForm.FULL_SYNC,
