@@ -283,18 +283,24 @@ def sweep_stale_imports(now: dt.datetime | None = None) -> int:
     return len(stale)
 
 
+COUNTERS = (
+    "rows_read",
+    "new_subscribers",
+    "existing_subscribers",
+    "failed",
+    "skipped_opted_out",
+    "skipped_no_email",
+    "duplicates",
+    "cm_calls",
+    "sf_calls",
+)
+# What a batch changes. A batch saves only these, so a status set meanwhile by someone else
+# (a disconnect cancelling the job) is never overwritten by the worker's stale copy.
+PROGRESS_FIELDS = [*COUNTERS, "failures", "newest_change", "newest_ids", "updated_at"]
+
+
 def _reset_counters(job: ImportJob) -> None:
-    for name in (
-        "rows_read",
-        "new_subscribers",
-        "existing_subscribers",
-        "failed",
-        "skipped_opted_out",
-        "skipped_no_email",
-        "duplicates",
-        "cm_calls",
-        "sf_calls",
-    ):
+    for name in COUNTERS:
         setattr(job, name, 0)
     job.failures, job.error, job.warning, job.total_rows = [], "", "", None
     job.newest_change, job.newest_ids = None, []
@@ -335,7 +341,7 @@ def _import_rows(job: ImportJob, sf, cm, cm_calls: CallCounter, sf_calls: CallCo
             )
             _count_result(job, result)
         job.cm_calls, job.sf_calls = cm_calls.total, sf_calls.total
-        job.save()
+        job.save(update_fields=PROGRESS_FIELDS)
 
 
 def _note_change(job: ImportJob, row: dict[str, Any]) -> None:

@@ -194,6 +194,8 @@ def test_disconnect_cancels_queued_runs_imports_and_pauses_mappings(admin_client
     detail = text(admin_client.get(reverse("sync-run-detail", args=[run.pk])))
     assert "Cancelled" in detail and "Campaign Monitor was disconnected" in detail
     assert "Cancelled" in text(admin_client.get(reverse("sync-runs")))
+    imports_page = text(admin_client.get(reverse("sync-import")))
+    assert "so cmsync paused this mapping" in imports_page
 
 
 def test_disconnect_with_nothing_running_writes_no_message(connection):
