@@ -25,6 +25,7 @@ import fnmatch
 import hashlib
 import random
 import threading
+from collections import Counter
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
@@ -133,6 +134,12 @@ class FaultInjector:
         self._random = random.Random(random_seed)
         self._seed = random_seed
         self.settings = FaultSettings(rules=parse_fault_spec(spec))
+        self._injected: Counter[str] = Counter()
+
+    def injected(self) -> dict[str, int]:
+        """How many times each kind struck since the sandbox started."""
+        with self._lock:
+            return dict(self._injected)
 
     def replace(self, settings: FaultSettings) -> None:
         with self._lock:
@@ -150,6 +157,8 @@ class FaultInjector:
                 continue
             digest = hashlib.sha256(f"{self._seed}:{key}".encode()).hexdigest()
             if int(digest[:12], 16) / 16**12 < rule.rate:
+                with self._lock:
+                    self._injected["invalid"] += 1
                 return True
         return False
 
@@ -164,8 +173,10 @@ class FaultInjector:
                 if rule.remaining is not None:
                     if rule.remaining > 0:
                         rule.remaining -= 1
+                        self._injected[rule.kind] += 1
                         return rule.kind
                     continue
                 if rule.rate > 0 and self._random.random() < rule.rate:
+                    self._injected[rule.kind] += 1
                     return rule.kind
         return None

@@ -230,7 +230,9 @@ class SandboxApp:
                 self.stats.clear()
             return Response(status=204)
         if action == "faults" and request.method == "GET":
-            return Response.json(self.faults.settings.to_json())
+            return Response.json(
+                {**self.faults.settings.to_json(), "injected": self.faults.injected()}
+            )
         if action == "faults" and request.method == "PUT":
             try:
                 self.faults.replace(rules_from_json(request.json()))

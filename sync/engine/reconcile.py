@@ -184,9 +184,12 @@ class Reconciliation:
         if self.rejected_total:
             lines.append(f"parked rejections: {self.rejected_total}")
         for item in self.rejections:
+            reason = item.message
+            if not reason.startswith(item.error_code):
+                reason = f"{item.error_code}: {reason}"
             lines.append(
-                f"rejected [{item.support_code}] {item.sobject} {item.key}: "
-                f"{item.error_code} {item.message} (run {item.run_id})"
+                f"rejected [{item.support_code}] {item.sobject} {item.key}: {reason} "
+                f"(run {item.run_id})"
             )
         return "\n".join(lines)
 
