@@ -9,24 +9,6 @@ import pytest
 import requests
 
 from sandbox.core.faults import FaultInjector, FaultSpecError, parse_fault_spec
-from sync.clients.salesforce import SalesforceClient
-from sync.clients.salesforce_schema import ensure_schema
-
-
-@pytest.fixture
-def sf_org(sf_empty_sandbox):
-    """An empty org with cmsync's objects (as connecting makes them)."""
-    client = SalesforceClient.password_login(
-        sf_empty_sandbox.url,
-        sf_empty_sandbox.username,
-        sf_empty_sandbox.password,
-        sf_empty_sandbox.client_id,
-        sf_empty_sandbox.client_secret,
-        ca_bundle=sf_empty_sandbox.ca_file,
-    )
-    ensure_schema(client)
-    client.close()
-    return sf_empty_sandbox
 
 
 def _upsert(sf, key: str, name: str = "x") -> requests.Response:
