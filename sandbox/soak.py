@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import datetime as dt
 import random
+import resource
 import time
 from collections import Counter
 from collections.abc import Callable
@@ -151,6 +152,8 @@ class SoakReport:
     injected: dict[str, dict[str, int]]
     reconciliation: Reconciliation
     seconds: float
+    reconcile_seconds: float = 0.0
+    peak_rss_mb: float = 0.0  # of this process: the sync runs and the reconciliation
 
     @property
     def passed(self) -> bool:
@@ -166,6 +169,8 @@ class SoakReport:
         return {
             "passed": self.passed,
             "seconds": round(self.seconds, 1),
+            "reconcile_seconds": round(self.reconcile_seconds, 1),
+            "peak_rss_mb": self.peak_rss_mb,
             "plan": asdict(self.plan),
             "runs": [asdict(run) for run in self.runs],
             "churn": self.churn,
@@ -191,6 +196,10 @@ class SoakReport:
         lines.append("")
         lines.append(self.reconciliation.render())
         lines.append("")
+        lines.append(
+            f"reconciliation: {self.reconcile_seconds:.1f} s, {self.reconciliation.cm_calls} CM "
+            f"calls, {self.reconciliation.sf_calls} SF calls; peak RSS {self.peak_rss_mb} MB"
+        )
         lines.append(f"soak {'PASSED' if self.passed else 'FAILED'} in {self.seconds:.1f} s")
         return "\n".join(lines)
 
@@ -224,14 +233,18 @@ def run_soak(
         runs.append(_run(connection, "settle", RunKind.INCREMENTAL, log))
     injected = sandboxes.injected()
     log("reconciling CM against Salesforce")
+    reconciling = time.monotonic()
     reconciliation = reconcile_connection(connection, sample_size=plan.samples)
+    finished = time.monotonic()
     return SoakReport(
         plan=plan,
         runs=runs,
         churn=dict(churn.made),
         injected=injected,
         reconciliation=reconciliation,
-        seconds=time.monotonic() - started,
+        seconds=finished - started,
+        reconcile_seconds=finished - reconciling,
+        peak_rss_mb=round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
     )
 
 
