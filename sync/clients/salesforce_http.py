@@ -269,16 +269,9 @@ class SalesforceSession(requests.Session):
             return None
         if wanted not in _STATES_AFTER:
             return None
-        self.calls.add(endpoint_name("GET", url))
-        try:
-            current = super().request(
-                "GET",
-                url,
-                headers=kwargs.get("headers"),
-                timeout=kwargs["timeout"],
-                verify=kwargs["verify"],
-            )
-        except RETRYABLE_EXCEPTIONS:
+        try:  # through this session: the look itself may meet a fault and be retried
+            current = self.request("GET", url, headers=kwargs.get("headers"))
+        except (TransientError, *RETRYABLE_EXCEPTIONS):
             return None
         try:
             state = current.json().get("state") if current.ok else None

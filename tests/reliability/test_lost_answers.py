@@ -10,17 +10,19 @@ ROWS = [{"CM_Key__c": f"client-{n}", "Name": f"Client {n}"} for n in range(12)]
 
 
 @pytest.mark.parametrize(
-    "endpoint",
+    ("endpoint", "also"),
     [
-        "bulk2.ingest.create",
-        "bulk2.ingest.upload",
-        "bulk2.ingest.state",  # closing the job: the resend is refused, the job already runs
-        "bulk2.ingest.get",
-        "bulk2.ingest.results",
+        ("bulk2.ingest.create", ""),
+        ("bulk2.ingest.upload", ""),
+        # Closing the job: the resend is refused because the job already runs or finished.
+        ("bulk2.ingest.state", ""),
+        ("bulk2.ingest.state", ",503:x1@bulk2.ingest.get"),  # and the look at the job fails once
+        ("bulk2.ingest.get", ""),
+        ("bulk2.ingest.results", ""),
     ],
 )
-def test_a_bulk_upsert_survives_a_lost_answer_at_every_step(sf_org, endpoint):
-    sf_org.set_faults(f"timeout:x1@{endpoint}")
+def test_a_bulk_upsert_survives_a_lost_answer_at_every_step(sf_org, endpoint, also):
+    sf_org.set_faults(f"timeout:x1@{endpoint}{also}")
     client = sf_login(sf_org, bulk_threshold=5, bulk_poll_seconds=0.05, backoff_base=0.01)
 
     results = client.upsert("CMS_Client__c", "CM_Key__c", ROWS)
@@ -39,3 +41,13 @@ def test_collections_upsert_repeated_after_a_lost_answer_lands_once(sf_org):
 
     assert all(r.success for r in results)
     assert len(sf_org.app.records("CMS_Client__c")) == len(ROWS)
+
+
+def test_a_real_read_timeout_on_the_close_is_a_lost_answer_too(sf_org):
+    sf_org.set_faults("timeout:x1@bulk2.ingest.state", timeout_seconds=0.6)
+    client = sf_login(sf_org, bulk_threshold=5, bulk_poll_seconds=0.05, timeout=0.4)
+
+    results = client.upsert("CMS_Client__c", "CM_Key__c", ROWS)
+
+    assert all(r.success for r in results)
+    assert client.calls.by_endpoint()["bulk2.ingest.state"] == 2

@@ -60,8 +60,9 @@ class Command(BaseCommand):
             if code:
                 raise SystemExit(code)
             return
-        logging.getLogger("sync").setLevel(logging.WARNING)
-        logging.getLogger("maintenance").setLevel(logging.WARNING)
+        if options["verbosity"] < 2:  # -v 2 shows every retry and maintenance message
+            logging.getLogger("sync").setLevel(logging.WARNING)
+            logging.getLogger("maintenance").setLevel(logging.WARNING)
         cm_port, sf_port = processes.free_port(), processes.free_port()
         sandbox = processes.start_sandbox_process(
             cm_port,
@@ -115,6 +116,7 @@ def _arguments(options: dict[str, Any]) -> list[str]:
         "--settle-runs", str(options["settle_runs"]), "--random-seed", str(options["random_seed"]),
         "--read-timeout", str(options["read_timeout"]), "--samples", str(options["samples"]),
     ]  # fmt: skip
+    arguments += ["--verbosity", str(options["verbosity"])]
     if options["no_churn"]:
         arguments.append("--no-churn")
     if options["json"]:
