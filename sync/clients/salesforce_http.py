@@ -234,7 +234,8 @@ class SalesforceSession(requests.Session):
                 continue
             self._read_limit_info(response)
             status = response.status_code
-            if status >= 500 and failures < self.max_retries:
+            if (status >= 500 or status == 429) and failures < self.max_retries:
+                # Throttling and outages alike: back off (honouring Retry-After, capped) and retry.
                 failures += 1
                 retry_after = parse_retry_after(response.headers.get("Retry-After"))
                 response.close()

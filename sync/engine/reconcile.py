@@ -54,7 +54,7 @@ from sync.clients.salesforce_schema import (
 )
 from sync.engine import records
 from sync.engine.suppression import suppression_record
-from sync.models import SyncOptions
+from sync.models import EmailType, SyncOptions
 
 KINDS = ("missing", "extra", "different", "duplicates")
 DEFAULT_SAMPLES = 20
@@ -64,7 +64,7 @@ COMPARED_FIELDS: dict[str, tuple[str, ...]] = {
     LIST_OBJECT: tuple(records.list_record("", {"ListID": ""})),
     SUBSCRIBER_OBJECT: tuple(records.membership_record("", "", {})),
     CAMPAIGN_OBJECT: tuple(records.campaign_record("", {"CampaignID": ""}, {})),
-    TRACKING_OBJECT: tuple(records.tracking_record("", "", records.SENT, {}, None)),
+    TRACKING_OBJECT: tuple(records.tracking_record("", "", EmailType.SENT, {}, None)),
     SUPPRESSION_OBJECT: tuple(suppression_record("", {})),
 }
 _INSERT_BATCH = 1000
@@ -342,10 +342,10 @@ class Reconciler:
         )
         sent_date = campaign.get("SentDate")
         sent_at = records.parse_cm_date(sent_date, tz)
-        if self.options.keeps(records.SENT) and not (sent_at and sent_at < self.cutoff):
+        if self.options.keeps(EmailType.SENT) and not (sent_at and sent_at < self.cutoff):
             for item in self.cm.iter_campaign_recipients(campaign_id):
                 record = records.tracking_record(
-                    client_id, campaign_id, records.SENT, item, sent_date, tz
+                    client_id, campaign_id, EmailType.SENT, item, sent_date, tz
                 )
                 self._expect(TRACKING_OBJECT, client_id, record)
         for report, event_type in records.EVENT_REPORTS.items():
