@@ -1,4 +1,4 @@
-"""Run cmsync against the sandboxes in separate processes, as the long drills (``soak``) do.
+"""Run cmsync against the sandboxes in separate processes, as ``bench_sync`` and ``soak`` do.
 
 - :func:`rerun_isolated` re-runs a management command in a child process with a throw-away
   SQLite database, secret key and field key, so a drill never touches the console's data;
@@ -23,6 +23,7 @@ import requests
 from cryptography.fernet import Fernet
 from django.conf import settings
 
+from maintenance.services import command_actor
 from sandbox.config import SandboxConfig
 from sync.clients.salesforce import password_grant
 from sync.models import Connection
@@ -50,6 +51,7 @@ def rerun_isolated(command: str, arguments: Sequence[str], extra_env: dict | Non
                 "REDIS_URL": "",
                 # Production mode, so Django does not keep every SQL query in memory (DEBUG does).
                 "DEBUG": "0",
+                "CMSYNC_SANDBOX": "1",  # the sandbox app (and this command) stay installed
                 "SECRET_KEY": secrets.token_urlsafe(60),
                 "FIELD_ENCRYPTION_KEY": Fernet.generate_key().decode(),
                 **(extra_env or {}),
@@ -107,15 +109,16 @@ def connect(cm_port: int, sf_port: int, name: str) -> Connection:
     cm_base = f"https://127.0.0.1:{cm_port}/api/v3.3"
     sf_url = f"https://127.0.0.1:{sf_port}"
     connection = Connection.objects.create(name=name, cm_base_url=cm_base)
+    actor = command_actor(name)
     connect_campaign_monitor(
-        connection, base_url=cm_base, api_key=defaults.cm_api_key, select="all"
+        connection, user=actor, base_url=cm_base, api_key=defaults.cm_api_key, select="all"
     )
     tokens = password_grant(
         sf_url, defaults.sf_username, defaults.sf_password, defaults.sf_client_id,
         defaults.sf_client_secret, settings.CMSYNC_CA_BUNDLE,
     )  # fmt: skip
     connect_salesforce(
-        connection, tokens, login_url=sf_url, username=defaults.sf_username,
+        connection, tokens, user=actor, login_url=sf_url, username=defaults.sf_username,
         password=defaults.sf_password,
     )  # fmt: skip
     connection.refresh_from_db()

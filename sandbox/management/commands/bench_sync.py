@@ -10,28 +10,16 @@ from __future__ import annotations
 import datetime as dt
 import json
 import math
-import os
 import resource
-import secrets
-import socket
-import subprocess
-import sys
-import tempfile
 import time
-from pathlib import Path
 from typing import Any
 
-import requests
-from cryptography.fernet import Fernet
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 from django.utils import timezone
 
-from maintenance.services import command_actor
-from sandbox.config import SandboxConfig
-from sync.clients.salesforce import password_grant
+from sandbox import processes
 from sync.models import Connection, RunKind, SyncCursor, SyncRun
-from sync.services.connect import connect_campaign_monitor, connect_salesforce
 from sync.services.runs import run_inline
 
 
@@ -53,20 +41,31 @@ class Command(BaseCommand):
     def handle(self, *args: Any, **options: Any) -> None:
         if options["subscribers"] < 1 or options["events"] < 0:
             raise CommandError("--subscribers must be at least 1 and --events not negative")
-        if not os.environ.get(_CHILD_FLAG):
-            _rerun_isolated(options)
+        if not processes.in_child():
+            arguments = [
+                "--subscribers", str(options["subscribers"]), "--events", str(options["events"]),
+                "--random-seed", str(options["random_seed"]),
+                "--bulk-threshold", str(options["bulk_threshold"]),
+                "--bulk-poll-ms", str(options["bulk_poll_ms"]),
+            ]  # fmt: skip
+            if processes.rerun_isolated("bench_sync", arguments):
+                raise CommandError("the benchmark failed (see above)")
             return
-        cm_port, sf_port = _free_port(), _free_port()
-        sandbox = _start_sandbox(cm_port, sf_port, options)
+        cm_port, sf_port = processes.free_port(), processes.free_port()
+        seed = [
+            "--seed", "demo",
+            "--subscribers", str(options["subscribers"]), "--events", str(options["events"]),
+            "--random-seed", str(options["random_seed"]),
+        ]  # fmt: skip
+        try:
+            sandbox = processes.start_sandbox_process(cm_port, sf_port, seed, wait_seconds=300)
+        except processes.DrillError as exc:
+            raise CommandError(str(exc)) from exc
         connection = None
         try:
-            defaults = SandboxConfig()
-            settings.CMSYNC_CA_BUNDLE = str(Path(settings.CMSYNC_SANDBOX_DIR) / "ca.pem")
-            settings.SF_CLIENT_ID = defaults.sf_client_id
-            settings.SF_CLIENT_SECRET = defaults.sf_client_secret
             settings.CMSYNC_BULK_THRESHOLD = options["bulk_threshold"]
             settings.CMSYNC_BULK_POLL_MS = options["bulk_poll_ms"]
-            connection = _connect(cm_port, sf_port, defaults)
+            connection = processes.connect(cm_port, sf_port, "bench_sync")
             full, full_seconds = _timed(lambda: run_inline(connection, kind=RunKind.FULL))
             again, again_seconds = _timed(lambda: run_inline(connection))
             _make_rereads_due(connection)
@@ -79,88 +78,6 @@ class Command(BaseCommand):
                 connection.delete()
             sandbox.terminate()
             sandbox.wait(timeout=20)
-
-
-_CHILD_FLAG = "CMSYNC_BENCH_CHILD"
-
-
-def _rerun_isolated(options: dict[str, Any]) -> None:
-    with tempfile.TemporaryDirectory(prefix="cmsync-bench-") as folder:
-        env = dict(os.environ)
-        env.update(
-            {
-                _CHILD_FLAG: "1",
-                "DATABASE_URL": f"sqlite:///{folder}/bench.sqlite3",
-                "REDIS_URL": "",
-                # Production mode, so Django does not keep every SQL query in memory (DEBUG does);
-                # production mode leaves the sandbox app out unless asked for.
-                "DEBUG": "0",
-                "CMSYNC_SANDBOX": "1",
-                "SECRET_KEY": secrets.token_urlsafe(60),
-                "FIELD_ENCRYPTION_KEY": Fernet.generate_key().decode(),
-            }
-        )
-        manage = [sys.executable, "manage.py"]
-        subprocess.run([*manage, "migrate", "-v0"], cwd=settings.BASE_DIR, env=env, check=True)
-        arguments = [
-            "--subscribers", str(options["subscribers"]), "--events", str(options["events"]),
-            "--random-seed", str(options["random_seed"]),
-            "--bulk-threshold", str(options["bulk_threshold"]),
-            "--bulk-poll-ms", str(options["bulk_poll_ms"]),
-        ]  # fmt: skip
-        result = subprocess.run([*manage, "bench_sync", *arguments], cwd=settings.BASE_DIR, env=env)
-        if result.returncode:
-            raise CommandError("the benchmark failed (see above)")
-
-
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
-
-def _start_sandbox(cm_port: int, sf_port: int, options: dict[str, Any]) -> subprocess.Popen:
-    command = [
-        sys.executable, "manage.py", "run_sandbox", "--seed", "demo",
-        "--cm-port", str(cm_port), "--sf-port", str(sf_port),
-        "--subscribers", str(options["subscribers"]), "--events", str(options["events"]),
-        "--random-seed", str(options["random_seed"]),
-    ]  # fmt: skip
-    process = subprocess.Popen(
-        command, cwd=settings.BASE_DIR, stdout=subprocess.DEVNULL, env=dict(os.environ)
-    )
-    deadline = time.monotonic() + 300
-    ca = str(Path(settings.CMSYNC_SANDBOX_DIR) / "ca.pem")
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise CommandError("the sandbox did not start")
-        try:
-            requests.get(f"https://127.0.0.1:{sf_port}/services/data/", verify=ca, timeout=2)
-            requests.get(f"https://127.0.0.1:{cm_port}/__sandbox__/stats", verify=ca, timeout=2)
-            return process
-        except (requests.ConnectionError, OSError):
-            time.sleep(0.3)
-    process.terminate()
-    raise CommandError("the sandbox did not answer within 5 minutes")
-
-
-def _connect(cm_port: int, sf_port: int, defaults: SandboxConfig) -> Connection:
-    cm_base = f"https://127.0.0.1:{cm_port}/api/v3.3"
-    sf_url = f"https://127.0.0.1:{sf_port}"
-    connection = Connection.objects.create(name="bench_sync", cm_base_url=cm_base)
-    actor = command_actor("bench_sync")
-    connect_campaign_monitor(
-        connection, user=actor, base_url=cm_base, api_key=defaults.cm_api_key, select="all"
-    )
-    tokens = password_grant(
-        sf_url, defaults.sf_username, defaults.sf_password, defaults.sf_client_id,
-        defaults.sf_client_secret, settings.CMSYNC_CA_BUNDLE,
-    )  # fmt: skip
-    connect_salesforce(
-        connection, tokens, user=actor, login_url=sf_url, username=defaults.sf_username,
-        password=defaults.sf_password,
-    )  # fmt: skip
-    return connection
 
 
 def _make_rereads_due(connection: Connection) -> None:
