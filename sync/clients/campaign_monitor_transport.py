@@ -329,11 +329,8 @@ class CMTransport:
                 endpoint=endpoint,
                 params={**params, "page": page, "pagesize": pagesize},
             )
-            if not isinstance(envelope, dict):
-                raise PermanentError("Paged response without a Results envelope", endpoint=endpoint)
-            results = envelope.get("Results") or []
+            results, pages = _page_of(envelope, endpoint)
             yield from results
-            pages = int(envelope.get("NumberOfPages") or 0)
             if not results or page >= pages:
                 return
             page += 1
@@ -378,13 +375,29 @@ def request_tokens(transport: CMTransport, form: Mapping[str, str]) -> OAuthToke
     if not response.ok:
         raise error_for_response(response, endpoint, retry_ambiguous=False)
     data = decode_body(response, endpoint)
-    if not isinstance(data, dict) or "access_token" not in data:
+    try:
+        if not isinstance(data, dict):
+            raise ValueError("not an object")
+        return OAuthTokens.from_response(data, obtained_at=datetime.now(UTC))
+    except ValueError:
         raise PermanentError(
             "OAuth token response had no access_token",
             status=response.status_code,
             endpoint=endpoint,
-        )
-    return OAuthTokens.from_response(data, obtained_at=datetime.now(UTC))
+        ) from None
+
+
+def _page_of(envelope: Any, endpoint: str) -> tuple[list[dict[str, Any]], int]:
+    """(records, number of pages) of one page; a malformed envelope is a PermanentError."""
+    if not isinstance(envelope, dict):
+        raise PermanentError("Paged response without a Results envelope", endpoint=endpoint)
+    results = envelope.get("Results") or []
+    pages = envelope.get("NumberOfPages") or 0
+    if not isinstance(results, list) or not all(isinstance(item, dict) for item in results):
+        raise PermanentError("Paged response whose Results are not records", endpoint=endpoint)
+    if isinstance(pages, bool) or not isinstance(pages, int):
+        raise PermanentError("Paged response without a page count", endpoint=endpoint)
+    return results, pages
 
 
 def system_ca_bundle() -> str | bool:
