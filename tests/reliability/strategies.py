@@ -1,8 +1,9 @@
 """Hypothesis settings and strategies shared by the fuzz tests of the reliability suite.
 
-Example counts stay modest (the suite shares a small machine); ``database=None`` keeps
-hypothesis from writing ``.hypothesis/`` into the work tree, so every run starts fresh and a
-failure is reported with its shrunk example, not replayed from a local file.
+Example counts stay modest (the suite shares a small machine). Every run draws new examples;
+``database=None`` keeps hypothesis from writing ``.hypothesis/`` into the work tree, so a failure
+is reported with its shrunk example and a ``@reproduce_failure`` blob to replay it, rather than
+replayed silently from a local file on the next run.
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ def fuzz_settings(max_examples: int) -> settings:
         max_examples=max_examples,
         deadline=None,
         database=None,
-        derandomize=False,
+        print_blob=True,
         suppress_health_check=[
             HealthCheck.function_scoped_fixture,
             HealthCheck.too_slow,

@@ -288,8 +288,17 @@ SF_CALLS: dict[str, Callable[[SalesforceClient], Any]] = {
     "run_report": lambda c: c.run_report("00O1"),
     "tooling_query": lambda c: c.tooling_query("SELECT Id FROM CustomObject"),
     "tooling_create": lambda c: c.tooling_create("CustomField", {"FullName": "X"}),
+    "upsert_bulk": lambda c: c.upsert_bulk("Contact", "CM_Key__c", ROWS),
+    "hard_delete": lambda c: c.hard_delete("Contact", ["003A", "003B"]),
 }
-RESULT_LISTS = {"upsert_collections": 2, "create": 2, "update": 1, "delete_collections": 2}
+RESULT_LISTS = {
+    "upsert_collections": 2,
+    "create": 2,
+    "update": 1,
+    "delete_collections": 2,
+    "upsert_bulk": 2,
+    "hard_delete": 2,
+}
 
 
 def sf_client(refresh: bool) -> SalesforceClient:
@@ -300,6 +309,7 @@ def sf_client(refresh: bool) -> SalesforceClient:
         login_url="https://login.invalid",
         client_id="id",
         max_retries=0,
+        bulk_poll_seconds=0.001,
     )
 
 
