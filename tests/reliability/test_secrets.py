@@ -151,10 +151,13 @@ def _connect_through_every_flow(flows: Flows, cm, sf, member: str) -> str:
     connection.refresh_from_db()
     assert connection.cm_auth_method == "oauth" and connection.cm_refresh_token
     # 4. Every access token expires; live reads refresh both sides' tokens.
+    issued = len(cm.app.oauth.tokens), len(sf.app.tokens.dump()["access"])
     cm.expire_tokens()
     sf.expire_tokens()
     assert client.get("/sync/tracking/", {"email": member}).status_code == 200
     assert client.get("/sync/import/").status_code == 200
+    refreshed = len(cm.app.oauth.tokens), len(sf.app.tokens.dump()["access"])
+    assert refreshed[0] > issued[0] and refreshed[1] > issued[1], "no token was refreshed"
     # 5. Disconnect; Campaign Monitor by OAuth.
     flows.post("/sync/settings/disconnect/", {"confirm": flows.confirm("DISCONNECT")})
     flows.follow(client.get(flows.authorize("/sync/connect/campaign-monitor/oauth/")))
