@@ -11,7 +11,7 @@ import dj_database_url
 from cryptography.fernet import Fernet
 from django.core.exceptions import ImproperlyConfigured
 
-from lib.env import env_bool, env_int, env_list, env_str, env_url
+from lib.env import env_bool, env_int, env_list, env_origins, env_str, env_url
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 VAR_DIR = Path(env_str("CMSYNC_VAR_DIR", str(BASE_DIR / "var"))).resolve()
@@ -67,6 +67,7 @@ INSTALLED_APPS = [
     "whitenoise.runserver_nostatic",
     "django.contrib.staticfiles",
     "django_celery_beat",
+    "csp",
     "cmsync",
     "sync",
     "campaigns",
@@ -90,6 +91,7 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.LoginRequiredMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "csp.middleware.CSPMiddleware",
 ]
 
 ROOT_URLCONF = "cmsync.urls"
@@ -221,6 +223,11 @@ STORAGES = {
 
 # --- Security (production) ----------------------------------------------------------------------
 SESSION_COOKIE_HTTPONLY = True
+# The console's cookies never travel in another site's requests or frames. The tracking panel's
+# embed (framed by Salesforce pages) has its own short-lived read-only cookie instead
+# (sync/views/tracking_panel.py), so nothing here needs SameSite=None.
+SESSION_COOKIE_SAMESITE = "Lax"
+CSRF_COOKIE_SAMESITE = "Lax"
 X_FRAME_OPTIONS = "DENY"  # the embeddable tracking panel opts out per view
 if not DEBUG:
     SECURE_SSL_REDIRECT = env_bool("SECURE_SSL_REDIRECT", True)
@@ -230,9 +237,28 @@ if not DEBUG:
     SECURE_HSTS_PRELOAD = True
     SESSION_COOKIE_SECURE = True
     CSRF_COOKIE_SECURE = True
-    # The tracking panel is embedded in Salesforce pages (another site): the session cookie
-    # must travel in that frame. Still HTTPS-only (Secure) and HttpOnly.
-    SESSION_COOKIE_SAMESITE = "None"
+
+# Content-Security-Policy on every response (django-csp): the console's own files only, no
+# inline script, no CDN, no frames. The embeddable tracking panel replaces frame-ancestors with
+# the connected org's own domains (sync/views/tracking_panel.py).
+# - style-src-attr 'unsafe-inline': templates still carry style="" attributes (layout tweaks,
+#   progress bar widths); an attribute cannot run script, and <style> elements and foreign
+#   style sheets stay refused (style-src 'self').
+# - No form-action: browsers apply it to the redirects that follow a form, and the OAuth
+#   "Connect" buttons POST here and are redirected to Campaign Monitor's and Salesforce's
+#   authorize pages (hosts that vary by setting and by org).
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": ["'self'"],
+        "script-src": ["'self'"],
+        "style-src": ["'self'"],
+        "style-src-attr": ["'unsafe-inline'"],
+        "img-src": ["'self'", "data:"],
+        "object-src": ["'none'"],
+        "base-uri": ["'self'"],
+        "frame-ancestors": ["'none'"],
+    }
+}
 
 # --- Logging: never log secrets; request bodies are not logged at all ---------------------------
 LOG_LEVEL = env_str("LOG_LEVEL", "INFO").upper()
@@ -269,6 +295,16 @@ CMSYNC_BULK_POLL_MS = env_int("CMSYNC_BULK_POLL_MS", 2000, minimum=50)
 # Hours between re-reads of every list's active subscribers (CM's date filters do not show edits
 # of names or custom fields; unchanged rows cost no Salesforce call). 0 turns re-reads off.
 CMSYNC_RESYNC_ACTIVE_HOURS = env_int("CMSYNC_RESYNC_ACTIVE_HOURS", 24, minimum=0, maximum=24 * 30)
+# Read-only screens that ask CM and SF live (tracking panel, import wizard): answers are kept this
+# many seconds (0: not kept), and each person may make this many fresh reads a minute.
+CMSYNC_LIVE_READ_CACHE_SECONDS = env_int(
+    "CMSYNC_LIVE_READ_CACHE_SECONDS", 60, minimum=0, maximum=3600
+)
+CMSYNC_LIVE_READS_PER_MINUTE = env_int("CMSYNC_LIVE_READS_PER_MINUTE", 30, minimum=1)
+# The tracking panel's embed: origins that may frame it besides the connected org's own domains
+# (derived from its instance URL), and how long its sign-in lasts in a browser.
+CMSYNC_EMBED_FRAME_ANCESTORS = env_origins("CMSYNC_EMBED_FRAME_ANCESTORS", [])
+CMSYNC_EMBED_TOKEN_HOURS = env_int("CMSYNC_EMBED_TOKEN_HOURS", 8, minimum=1, maximum=24)
 
 from cmsync.beat import STATIC_SCHEDULE  # noqa: E402
 

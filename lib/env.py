@@ -11,6 +11,8 @@ from collections.abc import Mapping
 
 from django.core.exceptions import ImproperlyConfigured
 
+from lib.origins import https_origin
+
 _TRUE = {"1", "true", "yes", "on"}
 _FALSE = {"0", "false", "no", "off", ""}
 
@@ -72,3 +74,20 @@ def env_url(
             f"{name} must be a URL starting with one of {', '.join(s + '://' for s in schemes)}"
         )
     return raw.strip()
+
+
+def env_origins(
+    name: str, default: list[str], environ: Mapping[str, str] | None = None
+) -> list[str]:
+    """Comma-separated web origins, each exactly ``https://host[:port]`` (the first label may
+    be ``*``), returned in canonical form; anything else, a path or a quote, say, is refused."""
+    origins = []
+    for item in env_list(name, default, environ):
+        try:
+            origins.append(https_origin(item, allow_wildcard=True))
+        except ValueError:
+            raise ImproperlyConfigured(
+                f"{name} must be comma-separated origins like https://acme.my.salesforce.com "
+                f"(https, a host name, an optional port; nothing else), got {item!r}"
+            ) from None
+    return list(dict.fromkeys(origins))

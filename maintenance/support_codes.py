@@ -76,6 +76,17 @@ _CODES = [
         "list the candidates; merge duplicates in Salesforce to make the link unambiguous.",
     ),
     SupportCode(
+        "CMS-320",
+        "Work cancelled: Campaign Monitor was disconnected",
+        "An Admin disconnected Campaign Monitor (Sync Settings → Disconnect from Campaign "
+        "Monitor) while a sync run or an import was queued or running, or a job started after "
+        "the credentials were removed. cmsync cancelled that work instead of failing it: what "
+        "was written before stays in Salesforce and Campaign Monitor, and sync cursors stayed "
+        "where the last written data left them, so nothing is lost or duplicated. Standing "
+        "field mappings were paused. Connect Campaign Monitor again, then use Sync now, Run "
+        "again on the import's page, and resume each paused mapping.",
+    ),
+    SupportCode(
         "CMS-400",
         "An import to Campaign Monitor stopped",
         "The import wizard's job could not go on: its list view, report, list or a mapped field "

@@ -57,6 +57,8 @@ class Connection(models.Model):
     cm_connected_at = models.DateTimeField(null=True, blank=True)
     cm_needs_reconnect = models.BooleanField(default=False)
     cm_is_agency = models.BooleanField(default=False)
+    # When Campaign Monitor was last disconnected: the disconnect cancelled the work active then.
+    cm_disconnected_at = models.DateTimeField(null=True, blank=True)
 
     sf_instance_url = models.URLField(blank=True)
     # The org's id (from the OAuth identity URL): Change Sync User must sign in to this org.
@@ -109,6 +111,11 @@ class Connection(models.Model):
     def ready_to_sync(self) -> bool:
         return self.both_connected and self.clients.filter(selected=True).exists()
 
+    def current_clients(self) -> models.QuerySet[CMClient]:
+        """The clients of the account connected (or last connected), without those of an
+        account that was disconnected and replaced by another one."""
+        return self.clients.filter(disconnected_account_at=None)
+
     @property
     def beat_task_name(self) -> str:
         return f"primary-sync-connection-{self.pk}"
@@ -127,6 +134,10 @@ class CMClient(models.Model):
     # CM's TimeZone label of the client ("(GMT+10:00) Canberra, …"): its dates are that wall clock.
     cm_time_zone = models.CharField(max_length=100, blank=True)
     last_synced_at = models.DateTimeField(null=True, blank=True)
+    # Set when its account was disconnected and a different account connected in its place:
+    # cmsync no longer syncs it, and its records stay in Salesforce. Connecting its account
+    # again clears it.
+    disconnected_account_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering = ["name"]
@@ -213,6 +224,9 @@ class RunStatus(models.TextChoices):
     SUCCEEDED = "succeeded", "Succeeded"
     PARTLY_FAILED = "partly_failed", "Partly failed"
     FAILED = "failed", "Failed"
+    # Stopped on purpose, not by a fault: its connection was disconnected (the reason is in the
+    # run's error summary, the client job's last error, the import's error).
+    CANCELLED = "cancelled", "Cancelled"
 
 
 ACTIVE_STATUSES = (RunStatus.QUEUED, RunStatus.RUNNING)
@@ -467,6 +481,8 @@ class StandingMapping(models.Model):
         max_length=10, choices=ConsentToTrack.choices, default=ConsentToTrack.UNCHANGED
     )
     active = models.BooleanField(default=True)
+    # Why cmsync paused it (a person's pause leaves it empty); resuming clears it.
+    paused_reason = models.CharField(max_length=500, blank=True)
     cursor = models.DateTimeField(null=True, blank=True)
     # Rows already sent whose stamp is the cursor's very second (the next check leaves them out).
     cursor_ids = models.JSONField(default=list, blank=True)

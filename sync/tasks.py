@@ -9,7 +9,7 @@ from __future__ import annotations
 from celery import shared_task
 
 from sync.models import Connection, RunKind, RunTrigger
-from sync.services import imports, reown, runs
+from sync.services import cancellation, imports, reown, runs
 from sync.services.optout import run_optout_batch
 from sync.services.retention import run_retention
 from sync.services.standing import run_standing_mappings
@@ -75,8 +75,14 @@ def retention_job(connection_id: int | None = None) -> int:
 
 @shared_task(name="sync.tasks.run_import", acks_late=True, reject_on_worker_lost=True)
 def run_import(job_id: int) -> str:
-    """Run one import-wizard job (Salesforce list view or report → Campaign Monitor list)."""
-    return imports.execute_import(job_id).status
+    """Run one import-wizard job (Salesforce list view or report → Campaign Monitor list); it
+    ends as cancelled when its connection loses its credentials (checked before every Campaign
+    Monitor call)."""
+    try:
+        with cancellation.watch_import(job_id):
+            return imports.execute_import(job_id).status
+    except cancellation.STOPPED as stop:
+        return cancellation.import_stopped(job_id, stop).status
 
 
 @shared_task(name="sync.tasks.keep_mappings_in_step", acks_late=True)

@@ -75,6 +75,11 @@ urlpatterns += [
 urlpatterns += [
     path("sync/tracking/", tracking_panel.tracking_panel_page, name="sync-tracking-panel"),
     path("sync/tracking/embed/", tracking_panel.tracking_panel_embed, name="sync-tracking-embed"),
+    path(
+        "sync/tracking/embed-sign-in/",
+        tracking_panel.tracking_embed_signin,
+        name="sync-tracking-embed-signin",
+    ),
 ]
 
 # Storage: storage used in Salesforce, tracking history, campaign-member aggregates

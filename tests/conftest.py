@@ -19,6 +19,17 @@ from sandbox.cm.testing import CMSandbox
 from sync.clients.campaign_monitor import CampaignMonitorClient
 
 
+@pytest.fixture(autouse=True)
+def _empty_cache():
+    """Every test starts with an empty cache: screens keep live answers and rate-limit counts
+    there, and one test's answers must not show up in the next (ids repeat across tests)."""
+    from django.core.cache import cache
+
+    cache.clear()
+    yield
+    cache.clear()
+
+
 @pytest.fixture
 def cm(cm_sandbox) -> Iterator[CampaignMonitorClient]:
     """API-key client of the demo account; retries do not sleep."""

@@ -2,9 +2,9 @@
 
 Each sandbox is a :class:`SandboxApp` with a :class:`Router`; :class:`SandboxServer` serves one
 app over TLS on 127.0.0.1 in a background thread (tests) or in the foreground (``run_sandbox``).
-The harness owns what both vendors share: per-endpoint call counts, injected faults, the
-``/__sandbox__/stats`` and ``/__sandbox__/faults`` endpoints, and the rule that an unexpected
-exception answers a plain 500 without a traceback.
+The harness owns what both vendors share: per-endpoint call counts, injected faults, held calls
+(:mod:`.holds`), the ``/__sandbox__/stats``, ``/__sandbox__/faults`` and ``/__sandbox__/holds``
+endpoints, and the rule that an unexpected exception answers a plain 500 without a traceback.
 """
 
 from __future__ import annotations
@@ -24,7 +24,8 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 
-from .faults import FaultInjector, FaultSpecError, rules_from_json
+from .faults import CALL_KINDS, FaultInjector, FaultSpecError, rules_from_json
+from .holds import Holds
 from .tls import ensure_certificates
 
 logger = logging.getLogger(__name__)
@@ -152,6 +153,7 @@ class SandboxApp:
 
     def __init__(self, faults: FaultInjector | None = None) -> None:
         self.faults = faults or FaultInjector()
+        self.holds = Holds()
         self.stats: Counter[str] = Counter()
         self.stats_lock = threading.Lock()
         self.router = Router()
@@ -197,14 +199,13 @@ class SandboxApp:
         request.params = params
         with self.stats_lock:
             self.stats[request.endpoint] += 1
-        fault = self.faults.pick(
-            request.endpoint, request.path, ("500", "503", "429", "slow", "drop")
-        )
+        self.holds.park(request.endpoint, request.path, "before")
+        fault = self.faults.pick(request.endpoint, request.path, CALL_KINDS)
         if fault == "drop":
             return None
         if fault == "slow":
             time.sleep(self.faults.settings.slow_seconds)
-        elif fault:
+        elif fault and fault != "timeout":
             return self.fault_response(fault, request)
         if not self.is_public(request):
             denied = self.authenticate(request)
@@ -212,7 +213,12 @@ class SandboxApp:
                 return denied
         if route is None:
             return self.method_not_allowed(request) if path_known else self.not_found(request)
-        return route.handler(request)
+        response = route.handler(request)
+        self.holds.park(request.endpoint, request.path, "after")
+        if fault == "timeout":  # the work is done; the answer never arrives
+            time.sleep(self.faults.settings.timeout_seconds)
+            return None
+        return response
 
     def _sandbox_endpoint(self, request: Request) -> Response:
         action = request.path[len("/__sandbox__/") :].strip("/")
@@ -224,15 +230,34 @@ class SandboxApp:
                 self.stats.clear()
             return Response(status=204)
         if action == "faults" and request.method == "GET":
-            return Response.json(self.faults.settings.to_json())
+            return Response.json(
+                {**self.faults.settings.to_json(), "injected": self.faults.injected()}
+            )
         if action == "faults" and request.method == "PUT":
             try:
                 self.faults.replace(rules_from_json(request.json()))
             except (ValueError, FaultSpecError) as exc:
                 return Response.json({"error": str(exc)}, status=400)
             return Response.json(self.faults.settings.to_json())
+        if action == "holds":
+            return self._holds_endpoint(request)
         answer = self.handle_sandbox(request, action)
         return answer if answer is not None else Response.json({"error": "unknown"}, status=404)
+
+    def _holds_endpoint(self, request: Request) -> Response:
+        if request.method == "PUT":
+            try:
+                payload = request.json() or {}
+                self.holds.arm(
+                    str(payload["endpoint"]),
+                    int(payload.get("nth", 1)),
+                    str(payload.get("when", "before")),
+                )
+            except (ValueError, KeyError, TypeError, AttributeError) as exc:
+                return Response.json({"error": f"bad hold: {exc}"}, status=400)
+        elif request.method == "DELETE":
+            self.holds.release()
+        return Response.json(self.holds.status())
 
 
 def _make_handler(app: SandboxApp) -> type[BaseHTTPRequestHandler]:

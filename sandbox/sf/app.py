@@ -323,9 +323,12 @@ class SalesforceApp(SandboxApp):
         return Response.json({"success": True, "errors": [], **ids})
 
     # Record-level faults ---------------------------------------------------------------------
-    def check_reject(self, request: Request) -> None:
-        """Apply an injected ``reject`` fault to one record of a write."""
-        if self.faults.pick(request.endpoint, request.path, ("reject",)):
+    def check_reject(self, request: Request, key: Any = None) -> None:
+        """Apply an injected ``reject`` fault, or an ``invalid`` rule refusing the record with
+        external id ``key``, to one record of a write."""
+        if self.faults.pick(request.endpoint, request.path, ("reject",)) or self.faults.refuses(
+            request.endpoint, request.path, key
+        ):
             raise SfError("FIELD_CUSTOM_VALIDATION_EXCEPTION", "cmsync sandbox validation rule")
 
     # Users and identity ------------------------------------------------------------------------
@@ -577,7 +580,7 @@ class SalesforceApp(SandboxApp):
             ids = self._matching_ids(definition, field_def, value)
             if len(ids) > 1:
                 raise self._several(definition, ids, version)
-            self.check_reject(request)
+            self.check_reject(request, key=value)
             record, created = self.store.upsert(definition, field_def, value, values)
         body = {"id": record["Id"], "success": True, "errors": [], "created": created}
         if created:

@@ -382,7 +382,10 @@ def _process_row(
         raw_id = values.pop("Id", None)
         if raw_id:
             record_id = normalize_id(raw_id) or raw_id
-        if app.faults.pick("bulk2.ingest.process", path, ("reject",)):
+        key = values.get(job.external_id_field) if job.operation == "upsert" else None
+        if app.faults.pick("bulk2.ingest.process", path, ("reject",)) or app.faults.refuses(
+            "bulk2.ingest.process", path, key
+        ):
             raise SfError("FIELD_CUSTOM_VALIDATION_EXCEPTION", "cmsync sandbox validation rule")
         created = False
         if job.operation == "insert":

@@ -185,7 +185,7 @@ def _upsert_item(app: SalesforceApp, request: Request, target: Any, values: dict
             f"More than 1 record found for external id field: {matches}",
             [field_def.name],
         )
-    app.check_reject(request)
+    app.check_reject(request, key=value)
     record, created = app.store.upsert(definition, field_def, value, dict(values))
     return {"id": record["Id"], "success": True, "errors": [], "created": created}
 

@@ -35,6 +35,10 @@
       .catch(function () { setTimeout(function () { poll(el); }, 5000); });
   }
   document.addEventListener("DOMContentLoaded", function () {
+    // Progress bars carry their width as data (the CSP refuses inline styles where it can).
+    document.querySelectorAll("[data-progress-bar][data-percent]").forEach(function (bar) {
+      bar.style.width = parseInt(bar.getAttribute("data-percent"), 10) + "%";
+    });
     document.querySelectorAll("[data-poll-url]").forEach(poll);
   });
 })();

@@ -11,7 +11,8 @@ system's CA file),
 ``timeout`` ((connect, read) seconds, applied to every call), ``max_retries`` (5),
 ``backoff_base`` / ``backoff_cap`` (seconds), ``sleep`` (injectable for tests), ``calls`` (a
 :class:`~sync.clients.counting.CallCounter` to share across clients of one sync run; otherwise
-one is created), ``rng``, ``user_agent``, ``pool_maxsize``.
+one is created), ``rng``, ``user_agent``, ``pool_maxsize``, ``before_call`` (called with no
+argument before every call, retries excluded; whatever it raises stops the call unsent).
 
 What callers get
 - Plain dicts and lists exactly as CM sends them (PascalCase keys), except :class:`OAuthTokens`
@@ -26,7 +27,9 @@ What callers get
   unrefreshable token, missing permission: "reconnect needed"), NotFound (404, or an ID CM does
   not recognise: 401 codes like 101/102, 400 codes 203/271/3000/3002), RateLimited (429 after
   retries), TransientError (5xx / network after retries, or an ambiguous create), PermanentError
-  (any other 4xx; never retried). Messages and reprs never contain keys or tokens.
+  (any other 4xx; never retried), MalformedCredentials (an AuthError the constructor raises for
+  a key or token that is not printable ASCII, see ``sendable``: nothing is sent). Messages and
+  reprs never contain keys or tokens.
 - ``client.calls`` counts every HTTP attempt per endpoint name, retries and OAuth refreshes
   included. Retry policy and idempotency notes: :mod:`sync.clients.campaign_monitor_transport`.
 
@@ -71,6 +74,7 @@ from .campaign_monitor_transport import (
     error_for_response,
     oauth_base_from_api_base,
     request_tokens,
+    sendable,
 )
 from .campaign_monitor_types import (
     CAMPAIGN_EVENT_REPORTS,
@@ -100,6 +104,7 @@ __all__ = [
     "exchange_code",
     "format_cm_date",
     "make_subscriber",
+    "sendable",
 ]
 
 DateLike = date | datetime | str | None

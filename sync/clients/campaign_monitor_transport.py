@@ -41,6 +41,7 @@ from .counting import CallCounter
 from .errors import (
     ApiError,
     AuthError,
+    MalformedCredentials,
     NotFound,
     PermanentError,
     RateLimited,
@@ -98,6 +99,7 @@ class CMTransport:
         rng: random.Random | None = None,
         user_agent: str = DEFAULT_USER_AGENT,
         pool_maxsize: int = 10,
+        before_call: Callable[[], None] | None = None,
     ) -> None:
         if self.requires_credentials and (api_key is None) == (oauth_tokens is None):
             raise ValueError("give exactly one of api_key or oauth_tokens")
@@ -105,6 +107,7 @@ class CMTransport:
             raise ValueError("give api_key or oauth_tokens, not both")
         if max_retries < 0:
             raise ValueError("max_retries must be >= 0")
+        check_sendable(api_key, oauth_tokens)
         self._api_key = api_key
         self._tokens = oauth_tokens
         self._on_token_refresh = on_token_refresh
@@ -121,6 +124,9 @@ class CMTransport:
         self._rng = rng
         self.calls = calls if calls is not None else CallCounter()
         self.session = _make_session(user_agent, pool_maxsize)
+        # Runs before every call (retries excluded): the caller's chance to stop work that was
+        # cancelled meanwhile, by raising.
+        self._before_call = before_call
 
     # Identity --------------------------------------------------------------------------------
     @property
@@ -207,6 +213,8 @@ class CMTransport:
 
         Raises TransientError only when the last attempt got no response at all.
         """
+        if self._before_call is not None:
+            self._before_call()
         target = url or f"{self.base_url}{path}"
         query = _clean_params(params)
         refreshed = False
@@ -340,6 +348,33 @@ class OAuthTokenEndpoint(CMTransport):
     """A credential-less transport for ``POST /oauth/token`` (the code exchange)."""
 
     requires_credentials = False
+
+
+def sendable(credential: str) -> bool:
+    """Whether a key or token can be what CM issues: printable ASCII, no spaces.
+
+    Headers carry Latin-1 at most (requests raises UnicodeEncodeError beyond it), and CM's keys
+    and tokens are plain ASCII, so anything else is refused before it is sent.
+    """
+    return all("!" <= char <= "~" for char in credential)
+
+
+def check_sendable(api_key: str | None, tokens: OAuthTokens | None) -> None:
+    """Raise :class:`MalformedCredentials` for a key or token that is not :func:`sendable`
+    (the message never quotes the credential)."""
+    if api_key is not None and not sendable(api_key):
+        raise MalformedCredentials(
+            "A Campaign Monitor API key has only ASCII letters, digits and punctuation; this "
+            "one has other characters",
+            endpoint="auth",
+        )
+    if tokens is not None and not (
+        sendable(tokens.access_token) and sendable(tokens.refresh_token or "")
+    ):
+        raise MalformedCredentials(
+            "The Campaign Monitor OAuth tokens have characters no token has; authorise again",
+            endpoint="auth",
+        )
 
 
 def oauth_base_from_api_base(api_base: str) -> str:

@@ -61,3 +61,8 @@ class NotFound(PermanentError):
 
 class RequestLimitExceeded(PermanentError):
     """The org's daily API allowance is spent (Salesforce REQUEST_LIMIT_EXCEEDED): stop the run."""
+
+
+class MalformedCredentials(AuthError):
+    """The credentials cannot even be sent (an API key with characters no key has): refused
+    before any call. The message names what is wrong, never the credential itself."""

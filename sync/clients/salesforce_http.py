@@ -9,12 +9,15 @@ here, at the one place every HTTP request passes, covers all of it at once:
 - one call counted per HTTP request (retries, token refreshes and bulk polls included);
 - ``Sforce-Limit-Info`` read from every answer;
 - 401 ``INVALID_SESSION_ID``: refresh the access token once and resend;
+- a Bulk job state change whose answer was lost and whose resend is refused because the job has
+  already moved on: the change happened, so the job's current state is the answer;
 - 403 ``REQUEST_LIMIT_EXCEEDED``: raise at once and refuse every later request of this session,
   so not one more call is spent once the org's allowance is gone.
 """
 
 from __future__ import annotations
 
+import json
 import logging
 import random
 import re
@@ -41,6 +44,11 @@ RETRYABLE_EXCEPTIONS = (
     requests.exceptions.Timeout,
     requests.exceptions.ChunkedEncodingError,
 )
+# Bulk 2.0 job states that show a requested state change already took place.
+_STATES_AFTER = {
+    "UploadComplete": ("UploadComplete", "InProgress", "JobComplete", "Failed"),
+    "Aborted": ("Aborted",),
+}
 _API_USAGE = re.compile(r"(?:^|[;,\s])api-usage=(\d+)/(\d+)")
 _DATA_PREFIX = re.compile(r"^/services/data/v[\d.]+/")
 
@@ -205,6 +213,7 @@ class SalesforceSession(requests.Session):
         endpoint = endpoint_name(method, url)
         refreshed = False
         failures = 0
+        unanswered = False  # an earlier attempt may have been done without its answer arriving
         while True:
             sent_token = self._apply_token(kwargs)
             self.calls.add(endpoint)
@@ -213,6 +222,7 @@ class SalesforceSession(requests.Session):
             except requests.exceptions.SSLError:
                 raise
             except RETRYABLE_EXCEPTIONS as exc:
+                unanswered = True
                 failures += 1
                 if failures > self.max_retries:
                     raise TransientError(
@@ -224,7 +234,8 @@ class SalesforceSession(requests.Session):
                 continue
             self._read_limit_info(response)
             status = response.status_code
-            if status >= 500 and failures < self.max_retries:
+            if (status >= 500 or status == 429) and failures < self.max_retries:
+                # Throttling and outages alike: back off (honouring Retry-After, capped) and retry.
                 failures += 1
                 retry_after = parse_retry_after(response.headers.get("Retry-After"))
                 response.close()
@@ -235,6 +246,11 @@ class SalesforceSession(requests.Session):
                 response.close()
                 self._refresh(sent_token)
                 continue
+            if unanswered and endpoint == "bulk2.ingest.state" and 400 <= status < 500:
+                done = self._state_already_set(url, kwargs)
+                if done is not None:
+                    response.close()
+                    return done
             if status == 429:
                 self.last_retry_after = parse_retry_after(response.headers.get("Retry-After"))
             if status == 403 and salesforce_error_code(response) == "REQUEST_LIMIT_EXCEEDED":
@@ -242,6 +258,32 @@ class SalesforceSession(requests.Session):
             return response
 
     # Helpers ---------------------------------------------------------------------------------
+    def _state_already_set(self, url: str, kwargs: dict[str, Any]) -> requests.Response | None:
+        """The job's info if it is already in (or past) the state the lost request asked for.
+
+        Closing a Bulk job (UploadComplete) whose answer timed out, then closing it again, is
+        refused ("cannot change job state from InProgress to UploadComplete") although the
+        first close worked; without this check the whole batch would be counted as failed."""
+        try:
+            wanted = json.loads(kwargs.get("data") or "{}").get("state")
+        except (TypeError, ValueError, AttributeError):
+            return None
+        if wanted not in _STATES_AFTER:
+            return None
+        try:  # through this session: the look itself may meet a fault and be retried
+            current = self.request("GET", url, headers=kwargs.get("headers"))
+        except (TransientError, *RETRYABLE_EXCEPTIONS):
+            return None
+        try:
+            state = current.json().get("state") if current.ok else None
+        except ValueError:
+            state = None
+        if state in _STATES_AFTER[wanted]:
+            logger.info("Salesforce Bulk job already %s after a lost answer", state)
+            return current
+        current.close()
+        return None
+
     def _apply_token(self, kwargs: dict[str, Any]) -> str | None:
         headers = kwargs.get("headers")
         if not headers or self.access_token is None:

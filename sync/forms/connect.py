@@ -10,7 +10,8 @@ from typing import Any
 from django import forms
 from django.core.exceptions import ValidationError
 
-from sync.forms.settings import client_choices
+from sync.clients.campaign_monitor import sendable
+from sync.forms.settings import TokenCheckboxInput, client_choices
 from sync.models import CMClient, Connection
 from sync.services.connect import clients_losing_configuration
 
@@ -28,6 +29,11 @@ def _clean_api_key(value: str) -> str:
         raise ValidationError(
             "An API key has no spaces or line breaks: copy it again from Campaign Monitor "
             "(Account settings → API keys)."
+        )
+    if not sendable(key):
+        raise ValidationError(
+            "An API key has only ASCII letters, digits and punctuation, and this one has other "
+            "characters: copy it again from Campaign Monitor (Account settings → API keys)."
         )
     return key
 
@@ -59,9 +65,14 @@ class ReconnectForm(forms.Form):
     out needs ``confirm_loss``: that client's cmsync configuration is deleted.
     """
 
-    confirm_loss = forms.BooleanField(
+    # The box's own value, not any truthy string, confirms the loss (see TokenCheckboxInput).
+    LOSS_TOKEN = "delete-configuration-of-clients-left-out"
+
+    confirm_loss = forms.CharField(
         required=False,
+        strip=False,
         label="I understand: cmsync deletes its configuration for the clients listed above.",
+        widget=TokenCheckboxInput(LOSS_TOKEN),
     )
 
     def __init__(
@@ -97,10 +108,10 @@ class ReconnectForm(forms.Form):
             if keep is None:
                 return cleaned
         else:
-            keep = list(self.connection.clients.values_list("cm_client_id", flat=True))
+            keep = list(self.connection.current_clients().values_list("cm_client_id", flat=True))
         cleaned["keep_client_ids"] = keep
         self.losing = clients_losing_configuration(self.connection, keep)
-        if self.losing and not cleaned.get("confirm_loss"):
+        if self.losing and cleaned.get("confirm_loss") != self.LOSS_TOKEN:
             self.add_error(
                 "confirm_loss",
                 "Some selected clients are left out: read the warning and tick the box to "

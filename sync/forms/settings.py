@@ -26,16 +26,50 @@ class FrequencyForm(forms.Form):
         return Frequency(self.cleaned_data["frequency"])
 
 
-class ConfirmForm(forms.Form):
-    """A destructive action confirmed in its dialog (the dialog's button sends ``confirm``)."""
+class TokenCheckboxInput(forms.CheckboxInput):
+    """A checkbox that sends ``token`` when ticked and is read back as the string it sent.
 
-    confirm = forms.BooleanField(
-        error_messages={"required": "Confirm the action in its dialog first."}
+    Django's own checkbox reads any non-empty value but "false" as ticked ("0", "off", "no"
+    all confirm); a destructive action's box must be read as exactly its token.
+    """
+
+    def __init__(self, token: str, attrs: dict[str, Any] | None = None) -> None:
+        super().__init__(attrs, check_test=lambda value: value == token)
+        self.token = token
+
+    def format_value(self, value: Any) -> str:
+        return self.token
+
+    def value_from_datadict(self, data: Any, files: Any, name: str) -> str:
+        value = data.get(name)
+        return value if isinstance(value, str) else ""
+
+
+class ConfirmForm(forms.Form):
+    """A destructive action confirmed in its dialog: the dialog's button sends ``confirm`` with
+    the action's own token, and nothing else confirms it (no "on", "1" or "yes", and surely no
+    "0", "off" or "no", which Django's checkbox rules would read as ticked)."""
+
+    FULL_SYNC = "remove-and-reimport"
+    DISCONNECT = "disconnect-campaign-monitor"
+
+    confirm = forms.CharField(
+        strip=False, error_messages={"required": "Confirm the action in its dialog first."}
     )
+
+    def __init__(self, *args: Any, token: str, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.token = token
+
+    def clean_confirm(self) -> bool:
+        if self.cleaned_data["confirm"] != self.token:
+            raise ValidationError("Confirm the action in its dialog first.")
+        return True
 
 
 def client_choices(connection: Connection) -> list[tuple[str, str]]:
-    return [(c.cm_client_id, c.name) for c in connection.clients.order_by("name")]
+    """The connected account's clients (never those of a disconnected account)."""
+    return [(c.cm_client_id, c.name) for c in connection.current_clients().order_by("name")]
 
 
 class SelectClientsForm(forms.Form):

@@ -1,5 +1,16 @@
 """Connecting, reconnecting and disconnecting Campaign Monitor and Salesforce.
 
+Which Campaign Monitor account credentials belong to is told by client ids: CM's API names no
+account, but a client id (32 hex digits) belongs to exactly one account, and the account's
+credentials list its clients (a client-level key lists its own). Credentials that reach any
+client of the account connected before are that account: connecting it again after a
+disconnect keeps its configuration (clients to sync, security owners, cursors). Credentials
+that reach none of them are a different account: it starts from a clean client selection, and
+the earlier account's clients stay as records of a disconnected account
+(``CMClient.disconnected_account_at``; their data stays in Salesforce, cmsync no longer syncs
+them) until that account is connected again. Reconnect is for new credentials of the same
+account only.
+
 Every public function that changes the connection writes its one audit entry (area "Sync
 Settings", who, before → after) through :func:`maintenance.services.record_changes`, so the
 connect pages, Sync Settings and ``manage.py connect`` leave the same trail; callers never
@@ -11,6 +22,7 @@ same ("reconnected by ...", "... (signed in again)").
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Iterable
 from dataclasses import dataclass
 
@@ -21,12 +33,13 @@ from django.utils import timezone
 
 from maintenance.services import record_changes
 from sync.clients.campaign_monitor import CampaignMonitorClient, OAuthTokens
-from sync.clients.errors import ApiError, AuthError, PermanentError
+from sync.clients.errors import ApiError, AuthError, MalformedCredentials, PermanentError
 from sync.clients.salesforce import SalesforceClient, SalesforceTokens
 from sync.clients.salesforce_schema import ensure_schema
 from sync.models import CMAuthMethod, CMClient, Connection, Plan
 from sync.services import schedule
 from sync.services.api import ca_bundle, salesforce_client
+from sync.services.cancellation import Cancelled, cancel_connection_work
 from sync.services.reown import start_reown
 from sync.services.status import get_connection
 
@@ -90,7 +103,13 @@ def read_cm_clients(
     base_url: str, *, api_key: str | None = None, tokens: OAuthTokens | None = None
 ) -> list[ClientChoice]:
     """The clients the credentials reach; raises ConnectError with a plain explanation."""
-    client = _cm_client(base_url, api_key, tokens)
+    try:
+        client = _cm_client(base_url, api_key, tokens)
+    except MalformedCredentials as exc:
+        where = "Account settings → API keys" if api_key is not None else "authorise again"
+        raise ConnectError(
+            f"{exc.message}. Copy it again from Campaign Monitor ({where})."
+        ) from None
     try:
         rows = client.get_clients()
     except AuthError as exc:
@@ -123,26 +142,63 @@ def connect_campaign_monitor(
     """Store working CM credentials and the account's clients (audited).
 
     ``select``: "all", a list of client ids, or None (a single-client account selects its
-    client; an agency account waits for the admin to pick).
+    client; an agency account waits for the admin to pick; the same account connected again
+    keeps its selection). A different account than the one connected before starts from a
+    clean selection: :func:`replaced_account_clients` then names the earlier account's clients.
     """
     before = _cm_state(connection)
     verb = "reconnected" if connection.cm_connected else "connected"
+    choices = read_cm_clients(base_url, api_key=api_key, tokens=tokens)
+    now = timezone.now()
+    if not _same_account(connection, choices):
+        # Work still going for the earlier account stops (nothing, after a disconnect).
+        cancel_connection_work(connection, user=user)
+        connection.current_clients().update(
+            selected=False, connection_active=False, disconnected_account_at=now
+        )
     clients = _connect_cm(
-        connection, base_url=base_url, api_key=api_key, tokens=tokens, select=select
+        connection,
+        choices,
+        base_url=base_url,
+        api_key=api_key,
+        tokens=tokens,
+        select=select,
+        connected_at=now,
     )
     _audit(user, "Campaign Monitor connection", before, _cm_state(connection, verb))
     return clients
 
 
+def _same_account(connection: Connection, choices: list[ClientChoice]) -> bool:
+    """Whether the credentials reach the account connected before (or none was)."""
+    known = set(connection.current_clients().values_list("cm_client_id", flat=True))
+    return not known or bool(known & {c.cm_client_id for c in choices})
+
+
+def replaced_account_clients(connection: Connection) -> list[CMClient]:
+    """The clients of the account that the connected one replaced when it was connected (empty
+    when it is the same account as before, or a first connection)."""
+    if connection.cm_connected_at is None:
+        return []
+    return list(connection.clients.filter(disconnected_account_at=connection.cm_connected_at))
+
+
+def disconnected_account_clients(connection: Connection) -> list[CMClient]:
+    """Clients of Campaign Monitor accounts that were disconnected and replaced: their records
+    stay in Salesforce; cmsync no longer syncs them."""
+    return list(connection.clients.exclude(disconnected_account_at=None))
+
+
 def _connect_cm(
     connection: Connection,
+    choices: list[ClientChoice],
     *,
     base_url: str,
     api_key: str | None,
     tokens: OAuthTokens | None,
     select: str | Iterable[str] | None,
+    connected_at: dt.datetime,
 ) -> list[CMClient]:
-    choices = read_cm_clients(base_url, api_key=api_key, tokens=tokens)
     connection.cm_base_url = base_url
     if tokens is not None:
         connection.cm_auth_method = CMAuthMethod.OAUTH
@@ -154,7 +210,7 @@ def _connect_cm(
         connection.cm_api_key = api_key or ""
         connection.cm_access_token = ""
         connection.cm_refresh_token = ""
-    connection.cm_connected_at = timezone.now()
+    connection.cm_connected_at = connected_at
     connection.cm_needs_reconnect = False
     connection.cm_is_agency = len(choices) > 1
     connection.save()
@@ -175,7 +231,12 @@ def _store_clients(connection: Connection, choices: list[ClientChoice]) -> list[
             connection=connection,
             cm_client_id=choice.cm_client_id,
             # The zone is read again on the next sync (the account may have changed it).
-            defaults={"name": choice.name, "connection_active": True, "cm_time_zone": ""},
+            defaults={
+                "name": choice.name,
+                "connection_active": True,
+                "cm_time_zone": "",
+                "disconnected_account_at": None,  # its account is connected (again)
+            },
         )
         stored.append(client)
     return stored
@@ -191,7 +252,7 @@ def select_clients(connection: Connection, client_ids: Iterable[str], *, user) -
 
 def _select_clients(connection: Connection, client_ids: Iterable[str]) -> list[CMClient]:
     wanted = set(client_ids)
-    known = set(connection.clients.values_list("cm_client_id", flat=True))
+    known = set(connection.current_clients().values_list("cm_client_id", flat=True))
     unknown = wanted - known
     if unknown:
         raise ConnectError(f"Unknown Campaign Monitor client id(s): {', '.join(sorted(unknown))}.")
@@ -227,8 +288,7 @@ def reconnect_campaign_monitor(
     keep = set(keep_client_ids)
     choices = read_cm_clients(connection.cm_base_url, api_key=api_key, tokens=tokens)
     reachable = {c.cm_client_id for c in choices}
-    known = set(connection.clients.values_list("cm_client_id", flat=True))
-    if known and not (known & reachable):
+    if not _same_account(connection, choices):
         raise ConnectError(
             "These credentials belong to a different Campaign Monitor account. Reconnect only "
             "changes the credentials of the same account; disconnect first to switch accounts."
@@ -237,18 +297,31 @@ def reconnect_campaign_monitor(
         raise ConnectError("Select every client to keep syncing (at least one).")
     if keep - reachable:
         raise ConnectError("Some selected clients are not reachable with these credentials.")
-    connection.clients.exclude(cm_client_id__in=keep).delete()
+    connection.current_clients().exclude(cm_client_id__in=keep).delete()
     clients = _connect_cm(
-        connection, base_url=connection.cm_base_url, api_key=api_key, tokens=tokens, select=keep
+        connection,
+        choices,
+        base_url=connection.cm_base_url,
+        api_key=api_key,
+        tokens=tokens,
+        select=keep,
+        connected_at=timezone.now(),
     )
     _audit(user, "Campaign Monitor connection", before, _cm_state(connection, "reconnected"))
     return [c for c in clients if c.cm_client_id in keep]
 
 
 @transaction.atomic
-def disconnect_campaign_monitor(connection: Connection, *, user) -> None:
-    """Stop syncing and forget CM credentials (audited); data already in Salesforce stays."""
+def disconnect_campaign_monitor(connection: Connection, *, user) -> Cancelled:
+    """Stop syncing and forget CM credentials (audited); data already in Salesforce stays.
+
+    First the connection's queued and running runs and imports are cancelled and its standing
+    mappings paused, each saying why (:func:`~sync.services.cancellation.cancel_connection_work`);
+    returns what was.
+    """
     before = _cm_state(connection)
+    cancelled = cancel_connection_work(connection, user=user)
+    connection.cm_disconnected_at = timezone.now()
     connection.cm_api_key = ""
     connection.cm_access_token = ""
     connection.cm_refresh_token = ""
@@ -259,6 +332,7 @@ def disconnect_campaign_monitor(connection: Connection, *, user) -> None:
     connection.clients.update(connection_active=False)
     schedule.apply_schedule(connection)
     _audit(user, "Campaign Monitor connection", before, "disconnected")
+    return cancelled
 
 
 # Salesforce -----------------------------------------------------------------------------------

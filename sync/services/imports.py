@@ -11,6 +11,11 @@ Rules the import keeps:
 - "Disable triggers" stops every Salesforce → CM change, imports included.
 - Bounded memory: rows stream from Salesforce and go to CM 1,000 (CM's cap) per call. An import
   is an upsert by e-mail, so running it again duplicates nothing.
+- Destinations are lists of clients selected for sync, when an import starts and when it is run
+  again: a client deselected since is never imported into.
+- At most one at a time: Run again starts nothing while an import of the same source into the
+  same list is queued or running (it answers with that one). The check and the insert happen
+  under a lock on the destination client's row, so concurrent clicks cannot both pass it.
 """
 
 from __future__ import annotations
@@ -24,6 +29,7 @@ from typing import Any
 
 from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
+from django.db import transaction
 from django.utils import timezone
 
 from maintenance.models import Level
@@ -32,7 +38,14 @@ from sync.clients.campaign_monitor_types import IMPORT_BATCH_LIMIT, ImportResult
 from sync.clients.counting import CallCounter
 from sync.clients.errors import ApiError, NotFound
 from sync.engine.consent import parse_sf_datetime
-from sync.models import CMClient, Connection, ImportJob, RunStatus, SyncOptions
+from sync.models import (
+    ACTIVE_STATUSES,
+    CMClient,
+    Connection,
+    ImportJob,
+    RunStatus,
+    SyncOptions,
+)
 from sync.services import standing
 from sync.services.api import campaign_monitor_client, salesforce_client
 from sync.services.import_sources import (
@@ -59,6 +72,10 @@ OUTBOUND_DISABLED = (
     "imports included. Turn it off to import."
 )
 NOT_CONNECTED = "Connect Campaign Monitor and Salesforce first."
+CLIENT_NOT_SELECTED = (
+    "“{client}” is not selected for sync (Sync Settings), so cmsync imports into none of its "
+    "lists. Select the client again, or start a new import into a list of a selected client."
+)
 ONLY_LIST_VIEWS = (
     "Only a list view can be kept in step: Salesforce cannot say which rows of a report changed."
 )
@@ -121,15 +138,28 @@ def mapped_paths(mapping: dict[str, Any]) -> list[str]:
 
 
 # Starting ----------------------------------------------------------------------------------
+def ensure_ready(connection: Connection) -> None:
+    """Refuse (:class:`ImportRefused`) unless imports may run: both sides connected and
+    "Disable triggers" off."""
+    if not connection.both_connected:
+        raise ImportRefused(NOT_CONNECTED)
+    if SyncOptions.for_connection(connection).disable_triggers:
+        raise ImportRefused(OUTBOUND_DISABLED)
+
+
+def ensure_selected(connection: Connection, cm_client: CMClient) -> None:
+    """Refuse unless the client is one of the connection's clients selected for sync (read from
+    the database now, not from the object handed in)."""
+    if not connection.clients.filter(pk=cm_client.pk, selected=True).exists():
+        raise ImportRefused(CLIENT_NOT_SELECTED.format(client=cm_client.name))
+
+
 def start_import(
     connection: Connection, user, plan: ImportPlan, *, enqueue: bool = True
 ) -> ImportJob:
     """Record the import and hand it to a worker once the transaction commits."""
-    if not connection.both_connected:
-        raise ImportRefused(NOT_CONNECTED)
-    options = SyncOptions.for_connection(connection)
-    if options.disable_triggers:
-        raise ImportRefused(OUTBOUND_DISABLED)
+    ensure_ready(connection)
+    ensure_selected(connection, plan.destination.cm_client)
     if plan.keep_in_step and plan.source.kind != "listview":
         raise ImportRefused(ONLY_LIST_VIEWS)
     job = ImportJob.create_for(
@@ -152,20 +182,52 @@ def start_import(
     return job
 
 
-def run_again(job: ImportJob, user, *, enqueue: bool = True) -> ImportJob:
-    """The same import once more (safe: CM imports are upserts by e-mail)."""
-    source = ImportSource(job.source_kind, job.source_id, job.source_name, job.source_object)
-    destination = DestinationList(job.cm_client, job.list_id, job.list_name)
+def source_of(job: ImportJob) -> ImportSource:
+    return ImportSource(job.source_kind, job.source_id, job.source_name, job.source_object)
+
+
+def destination_of(job: ImportJob) -> DestinationList:
+    return DestinationList(job.cm_client, job.list_id, job.list_name)
+
+
+def same_import(job: ImportJob):
+    """Every import of the job's source into the job's list (what Run again repeats)."""
+    return ImportJob.objects.filter(
+        connection_id=job.connection_id,
+        cm_client_id=job.cm_client_id,
+        list_id=job.list_id,
+        source_kind=job.source_kind,
+        source_object=job.source_object,
+        source_id=job.source_id,
+    )
+
+
+def run_again(job: ImportJob, user, *, enqueue: bool = True) -> tuple[ImportJob, bool]:
+    """The same import once more (safe: CM imports are upserts by e-mail): ``(job, True)``.
+
+    While an import of the same source into the same list is queued or running, that one is
+    returned as ``(it, False)`` and nothing starts. The destination client's row is locked
+    (``SELECT … FOR UPDATE`` on PostgreSQL; on SQLite the IMMEDIATE transaction holds the
+    database's write lock) from the check to the insert, so of many concurrent clicks one
+    starts a job and the others find it. The rules of a new import apply again (connected,
+    triggers on, the client still selected); :func:`sync.services.import_wizard.run_again`
+    adds the wizard's own check that the source and list are still offered.
+    """
     mapping = job.mapping
     plan = ImportPlan(
-        source,
-        destination,
+        source_of(job),
+        destination_of(job),
         mapping["email"],
         tuple(mapping.get("name", [])),
         dict(mapping.get("custom_fields", {})),
         job.consent_to_track,
     )
-    return start_import(job.connection, user, plan, enqueue=enqueue)
+    with transaction.atomic():
+        CMClient.objects.select_for_update().filter(pk=job.cm_client_id).first()
+        active = same_import(job).filter(status__in=ACTIVE_STATUSES).order_by("-pk").first()
+        if active is not None:
+            return active, False
+        return start_import(job.connection, user, plan, enqueue=enqueue), True
 
 
 # Running -----------------------------------------------------------------------------------
@@ -221,18 +283,24 @@ def sweep_stale_imports(now: dt.datetime | None = None) -> int:
     return len(stale)
 
 
+COUNTERS = (
+    "rows_read",
+    "new_subscribers",
+    "existing_subscribers",
+    "failed",
+    "skipped_opted_out",
+    "skipped_no_email",
+    "duplicates",
+    "cm_calls",
+    "sf_calls",
+)
+# What a batch changes. A batch saves only these, so a status set meanwhile by someone else
+# (a disconnect cancelling the job) is never overwritten by the worker's stale copy.
+PROGRESS_FIELDS = [*COUNTERS, "failures", "newest_change", "newest_ids", "updated_at"]
+
+
 def _reset_counters(job: ImportJob) -> None:
-    for name in (
-        "rows_read",
-        "new_subscribers",
-        "existing_subscribers",
-        "failed",
-        "skipped_opted_out",
-        "skipped_no_email",
-        "duplicates",
-        "cm_calls",
-        "sf_calls",
-    ):
+    for name in COUNTERS:
         setattr(job, name, 0)
     job.failures, job.error, job.warning, job.total_rows = [], "", "", None
     job.newest_change, job.newest_ids = None, []
@@ -253,7 +321,7 @@ def _import_rows(job: ImportJob, sf, cm, cm_calls: CallCounter, sf_calls: CallCo
             "start a new import to map its current fields."
         )
     opted_out = opted_out_addresses(sf)
-    source = ImportSource(job.source_kind, job.source_id, job.source_name, job.source_object)
+    source = source_of(job)
     paths = mapped_paths(job.mapping)
     if source.kind == "listview":
         paths += ["Id", CHANGE_STAMP]  # move a standing mapping's cursor
@@ -273,7 +341,7 @@ def _import_rows(job: ImportJob, sf, cm, cm_calls: CallCounter, sf_calls: CallCo
             )
             _count_result(job, result)
         job.cm_calls, job.sf_calls = cm_calls.total, sf_calls.total
-        job.save()
+        job.save(update_fields=PROGRESS_FIELDS)
 
 
 def _note_change(job: ImportJob, row: dict[str, Any]) -> None:

@@ -4,10 +4,13 @@ Rules this module keeps:
 
 - :func:`begin` remembers a fresh random ``state`` (with the purpose and the base URL) in the
   browser's session and returns the provider's authorize URL.
+- :func:`begin` also notes when the sign-in started: it is good for :data:`STATE_LIFETIME`.
 - :func:`complete` takes the callback's parameters and accepts them only with the state of this
-  session, once (the pending sign-in is removed before anything is checked). Then a grant the
-  person refused, then the code exchange. Every refusal is one :class:`OAuthError` whose message
-  says what happened and what to do; nothing is changed.
+  session, once. A callback whose state does not match (a forged or stale link) is refused and
+  leaves the pending sign-in as it was, so it cannot cancel the admin's real one; a matching
+  state is removed before anything else is checked, and one older than its lifetime is refused.
+  Then a grant the person refused, then the code exchange. Every refusal is one
+  :class:`OAuthError` whose message says what happened and what to do; nothing is changed.
 - Tokens never reach a page or a log. Tokens a later form needs (a Campaign Monitor reconnect
   asks which clients to keep first) wait in the session, encrypted (:func:`held_tokens`).
 
@@ -19,8 +22,10 @@ each refusal) are the two :class:`Provider` values, :data:`CAMPAIGN_MONITOR` and
 from __future__ import annotations
 
 import dataclasses
+import datetime as dt
 import json
 import secrets
+import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -39,6 +44,9 @@ PURPOSE_RECONNECT = "reconnect"
 PURPOSE_CHANGE_SYNC_USER = "change_sync_user"
 # Purposes whose tokens wait in the session for a form instead of being used at once.
 HELD_PURPOSES = frozenset({PURPOSE_RECONNECT})
+
+# How long a begun sign-in may take; a state older than this is refused.
+STATE_LIFETIME = dt.timedelta(minutes=10)
 
 CM_OAUTH_SCOPE = (
     "ViewReports",
@@ -72,6 +80,7 @@ class Provider:
     # The words of each refusal: ``{reason}`` and ``{redirect_uri}`` are filled in.
     not_set_up: str
     state_mismatch: str
+    expired: str  # ``{minutes}`` is filled in
     denied: str
     refused: str
     # Callback parameters that say why access was denied, the most telling first.
@@ -129,6 +138,10 @@ CAMPAIGN_MONITOR = Provider(
         "The Campaign Monitor authorisation could not be verified (its state does not match "
         "this browser session); nothing was changed. Start again with Connect with OAuth."
     ),
+    expired=(
+        "The Campaign Monitor authorisation took longer than {minutes} minutes, so it was not "
+        "accepted; nothing was changed. Start again with Connect with OAuth."
+    ),
     denied=(
         "Campaign Monitor did not grant access ({reason}). Nothing was changed; try again and "
         "approve the request, or connect with an API key."
@@ -155,6 +168,10 @@ SALESFORCE = Provider(
     state_mismatch=(
         "The Salesforce sign-in could not be verified (its state does not match this "
         "browser session); nothing was changed. Start again from Sync Settings."
+    ),
+    expired=(
+        "The Salesforce sign-in took longer than {minutes} minutes, so it was not accepted; "
+        "nothing was changed. Start again from Sync Settings."
     ),
     denied=(
         "Salesforce did not grant access ({reason}). Nothing was changed; sign in again and "
@@ -190,7 +207,12 @@ def begin(
         raise OAuthError(provider.not_set_up)
     base_url = base_url or provider.default_base_url()
     state = secrets.token_urlsafe(32)
-    session[provider.session_key] = {"state": state, "purpose": purpose, "base_url": base_url}
+    session[provider.session_key] = {
+        "state": state,
+        "purpose": purpose,
+        "base_url": base_url,
+        "created_at": time.time(),
+    }
     return provider.authorize(redirect_uri, state, base_url)
 
 
@@ -202,10 +224,13 @@ def complete(
     A purpose in :data:`HELD_PURPOSES` also leaves the tokens, encrypted, in the session for
     the form that uses them (:func:`held_tokens`).
     """
-    pending = session.pop(provider.session_key, None) or {}
-    expected, given = pending.get("state"), params.get("state")
-    if not (expected and given and secrets.compare_digest(expected, given)):
-        raise OAuthError(provider.state_mismatch)
+    pending = session.get(provider.session_key) or {}
+    if not _state_matches(pending.get("state"), params.get("state")):
+        raise OAuthError(provider.state_mismatch)  # the pending sign-in stays usable
+    session.pop(provider.session_key, None)  # a matching state is good once
+    if _expired(pending):
+        minutes = int(STATE_LIFETIME.total_seconds() // 60)
+        raise OAuthError(provider.expired.format(minutes=minutes))
     if params.get("error"):
         reason = next(params[name] for name in provider.denial_params if params.get(name))
         raise OAuthError(provider.denied.format(reason=reason))
@@ -220,6 +245,23 @@ def complete(
     if purpose in HELD_PURPOSES:
         _hold(session, provider, tokens)
     return Grant(purpose=purpose, tokens=tokens, base_url=base_url)
+
+
+def _state_matches(expected: object, given: object) -> bool:
+    """Constant-time comparison of the pending state with the callback's (any text: a forged
+    state may hold characters ``compare_digest`` refuses in a str)."""
+    if not (isinstance(expected, str) and isinstance(given, str) and expected and given):
+        return False
+    return secrets.compare_digest(expected.encode("utf-8"), given.encode("utf-8"))
+
+
+def _expired(pending: Mapping[str, Any]) -> bool:
+    """Whether a sign-in began longer ago than :data:`STATE_LIFETIME` (or cannot be dated)."""
+    created_at = pending.get("created_at")
+    if not isinstance(created_at, int | float):
+        return True
+    # A start "in the future" is clock skew between web servers, not an old sign-in.
+    return time.time() - created_at > STATE_LIFETIME.total_seconds()
 
 
 def _hold(session: Any, provider: Provider, tokens: Tokens) -> None:

@@ -3,6 +3,11 @@
 The lock is the run row itself: a queued or running run whose heartbeat is fresher than
 ``LEASE`` blocks a second one. A killed worker stops heart-beating, so its run is declared lost
 after the lease (by the sweeper or by the next request) and the next run resumes from the cursors.
+
+A run whose connection loses its Campaign Monitor credentials is cancelled, not failed: the
+rules are :mod:`sync.services.cancellation`'s. Its jobs stop at their next checkpoint, a job
+that finds the credentials gone ends it at once (freeing the lock), and the calls and records
+its jobs made still add up on the run.
 """
 
 from __future__ import annotations
@@ -13,13 +18,15 @@ from collections import Counter
 from collections.abc import Callable
 
 from django.db import transaction
-from django.db.models import Avg
+from django.db.models import Avg, F
 from django.utils import timezone
 
 from maintenance.models import Level
 from maintenance.services import batch_size_for, record_message
+from sync.clients.campaign_monitor import CampaignMonitorClient
 from sync.clients.counting import CallCounter
 from sync.clients.errors import ApiError, AuthError, RequestLimitExceeded
+from sync.clients.salesforce import SalesforceClient
 from sync.clients.salesforce_schema import (
     CAMPAIGN_OBJECT,
     CLIENT_OBJECT,
@@ -43,7 +50,14 @@ from sync.models import (
     SyncedRecord,
     SyncRun,
 )
-from sync.services.api import campaign_monitor_client, salesforce_client
+from sync.services import cancellation
+from sync.services.api import (
+    CredentialsGone,
+    campaign_monitor_client,
+    check_credentials,
+    checkpoint,
+    salesforce_client,
+)
 from sync.services.jobs import PRIMARY_SYNC, enqueue_on_commit
 
 logger = logging.getLogger(__name__)
@@ -147,17 +161,31 @@ def execute_run(run_id: int, fan_out: Callable[[ClientJob], None]) -> None:
     if run.status not in ACTIVE_STATUSES:
         return
     connection = run.connection
-    _mark(
-        run, status=RunStatus.RUNNING, started_at=run.started_at or timezone.now(), stage="Starting"
+    started = SyncRun.objects.filter(pk=run.pk, status__in=ACTIVE_STATUSES).update(
+        status=RunStatus.RUNNING,
+        started_at=run.started_at or timezone.now(),
+        stage="Starting",
+        heartbeat_at=timezone.now(),
     )
-    if connection.full_sync_state == FullSyncState.DELETING:
-        try:
-            _purge_owned_records(run)
-        except ApiError as exc:
-            _fail_run(run, exc, salesforce=True)
-            return
-    if run.kind == RunKind.INCREMENTAL:
-        relink_people(run)
+    if not started:
+        return  # cancelled meanwhile
+    run.refresh_from_db()
+    try:
+        with cancellation.watch_run(run.pk, connection.pk):
+            check_credentials(connection)  # a full sync must not purge what it cannot re-import
+            checkpoint()
+            if connection.full_sync_state == FullSyncState.DELETING:
+                try:
+                    _purge_owned_records(run)
+                except ApiError as exc:
+                    _fail_run(run, exc, salesforce=True)
+                    return
+            if run.kind == RunKind.INCREMENTAL:
+                relink_people(run)
+            checkpoint()
+    except cancellation.STOPPED as stop:
+        cancellation.run_stopped(run.pk, stop)
+        return
     clients = connection.clients.filter(selected=True)
     if run.only_client_id:
         clients = clients.filter(pk=run.only_client_id)
@@ -175,6 +203,7 @@ def _purge_owned_records(run: SyncRun) -> None:
     sf = salesforce_client(connection, calls)
     try:
         for index, sobject in enumerate(OWNED_OBJECTS):
+            checkpoint()
             _mark(
                 run,
                 stage=f"Removing cmsync records: {sobject}",
@@ -283,21 +312,36 @@ def run_client_job(job_id: int) -> None:
     if job.status not in ACTIVE_STATUSES:
         return
     run = job.run
-    job.status, job.attempts, job.started_at = RunStatus.RUNNING, job.attempts + 1, timezone.now()
-    job.save(update_fields=["status", "attempts", "started_at"])
+    now = timezone.now()
+    started = ClientJob.objects.filter(pk=job.pk, status__in=ACTIVE_STATUSES).update(
+        status=RunStatus.RUNNING, attempts=F("attempts") + 1, started_at=now
+    )
+    if not started:
+        return  # cancelled meanwhile
+    job.status, job.attempts, job.started_at = RunStatus.RUNNING, job.attempts + 1, now
     cm_calls, sf_calls = CallCounter(), CallCounter()
     connection = run.connection
-    cm = campaign_monitor_client(connection, cm_calls)
-    sf = salesforce_client(connection, sf_calls)
+    try:
+        cm, sf = _open_clients(connection, cm_calls, sf_calls)
+    except CredentialsGone as gone:
+        _job_stopped(job, gone)
+        return
     progress = _JobProgress(job)
     batch = batch_size_for("full_sync" if run.kind == RunKind.FULL else "primary_sync")
     writer = SalesforceWriter(sf, run, job.cm_client, batch_size=batch, on_flush=progress.beat)
+    stopped: BaseException | None = None
     try:
-        ClientSync(cm, writer, job.cm_client, progress).run()
+        with cancellation.watch_run(run.pk, connection.pk):
+            ClientSync(cm, writer, job.cm_client, progress).run()
         job.status = RunStatus.PARTLY_FAILED if writer.rejected else RunStatus.SUCCEEDED
         job.cm_client.last_synced_at = timezone.now()
         job.cm_client.connection_active = True
         job.cm_client.save(update_fields=["last_synced_at", "connection_active"])
+    except cancellation.STOPPED as stop:
+        # Cancelled: nothing more is read or written (rows read since the last flush are read
+        # again next time: their cursors did not move).
+        stopped = stop
+        job.status, job.last_error = RunStatus.CANCELLED, cancellation.reason_of(stop)[:1000]
     except SalesforceFailure as failure:
         _job_failed(job, failure.error, salesforce=True)
     except ApiError as exc:
@@ -323,10 +367,59 @@ def run_client_job(job_id: int) -> None:
     job.rejected_count = writer.rejected
     job.cm_calls, job.sf_calls = cm_calls.total, sf_calls.total
     job.sf_write_calls = count_write_calls(sf_calls)
-    job.percent = 100 if job.status != RunStatus.FAILED else job.percent
+    job.percent = 100 if job.status not in (RunStatus.FAILED, RunStatus.CANCELLED) else job.percent
     job.finished_at = timezone.now()
     job.save()
+    if stopped is not None:
+        cancellation.run_stopped(run.pk, stopped)
+    _add_to_cancelled_run(job)
     finish_run_if_done(run.pk)
+
+
+def _open_clients(
+    connection: Connection, cm_calls: CallCounter, sf_calls: CallCounter
+) -> tuple[CampaignMonitorClient, SalesforceClient]:
+    cm = campaign_monitor_client(connection, cm_calls)
+    try:
+        return cm, salesforce_client(connection, sf_calls)
+    except BaseException:
+        cm.close()
+        raise
+
+
+def _job_stopped(job: ClientJob, stop: BaseException) -> None:
+    """The job found its credentials gone before starting: it and its run end cancelled."""
+    ClientJob.objects.filter(pk=job.pk).update(
+        status=RunStatus.CANCELLED,
+        finished_at=timezone.now(),
+        last_error=cancellation.reason_of(stop)[:1000],
+    )
+    cancellation.run_stopped(job.run_id, stop)
+
+
+def _add_to_cancelled_run(job: ClientJob) -> None:
+    """A job of a cancelled run stopped (or finished): its calls and records count on the run,
+    which ``finish_run_if_done`` no longer totals."""
+    with transaction.atomic():
+        run = SyncRun.objects.select_for_update().get(pk=job.run_id)
+        if run.status != RunStatus.CANCELLED:
+            return
+        written: Counter[str] = Counter(run.records_written)
+        written.update(job.records_written)
+        run.records_written = dict(written)
+        run.rejected_count += job.rejected_count
+        run.cm_calls += job.cm_calls
+        run.sf_calls += job.sf_calls
+        run.sf_write_calls += job.sf_write_calls
+        run.save(
+            update_fields=[
+                "records_written",
+                "rejected_count",
+                "cm_calls",
+                "sf_calls",
+                "sf_write_calls",
+            ]
+        )
 
 
 def _save_what_was_read(writer: SalesforceWriter) -> None:
@@ -385,6 +478,8 @@ def classify_api_error(
     """The support code of an API failure and what happened in words (no advice: callers add
     what their job does next). ``refused_code`` is for a request the service refused."""
     side = "Salesforce" if salesforce else "Campaign Monitor"
+    if isinstance(exc, CredentialsGone):
+        return cancellation.SUPPORT_CODE, f"{exc.side} is not connected any more."
     if isinstance(exc, RequestLimitExceeded):
         return "CMS-210", "Salesforce's daily API limit is reached."
     if isinstance(exc, AuthError):
@@ -395,6 +490,8 @@ def classify_api_error(
 
 
 def _fail_run(run: SyncRun, exc: ApiError, *, salesforce: bool) -> None:
+    if not SyncRun.objects.filter(pk=run.pk, status__in=ACTIVE_STATUSES).exists():
+        return  # cancelled meanwhile: that says why it stopped
     code, message = _classify(exc, salesforce)
     record_message(job="full sync", message=message, details=str(exc), support_code=code, run=run)
     if isinstance(exc, AuthError):
@@ -444,6 +541,8 @@ def finish_run_if_done(run_id: int) -> None:
 def _overall_status(jobs: list[ClientJob]) -> str:
     if not jobs:
         return RunStatus.SUCCEEDED
+    if any(job.status == RunStatus.CANCELLED for job in jobs):
+        return RunStatus.CANCELLED
     failed = sum(job.status == RunStatus.FAILED for job in jobs)
     if failed == len(jobs):
         return RunStatus.FAILED
@@ -510,6 +609,7 @@ class _JobProgress:
         self.beat(force=percent >= 100)
 
     def beat(self, force: bool = False) -> None:
+        checkpoint()  # a cancelled job stops here too, even between Campaign Monitor calls
         now = timezone.now()
         if not force and now - self._last < PROGRESS_EVERY:
             return

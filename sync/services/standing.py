@@ -26,6 +26,7 @@ from maintenance.services import record_changes, record_message
 from sync.clients.errors import ApiError, NotFound
 from sync.models import (
     ACTIVE_STATUSES,
+    Connection,
     ImportJob,
     ImportSourceKind,
     RunStatus,
@@ -106,8 +107,20 @@ def set_active(mapping: StandingMapping, active: bool, user) -> None:
             changes={str(locked): (_state(locked.active), _state(active))},
         )
         locked.active = active
-        locked.save(update_fields=["active"])
+        locked.paused_reason = ""  # a person's choice replaces the reason cmsync paused it for
+        locked.save(update_fields=["active", "paused_reason"])
     mapping.active = active
+    mapping.paused_reason = ""
+
+
+def pause_all(connection: Connection, reason: str) -> list[StandingMapping]:
+    """Pause every active mapping of the connection, saying why (its Campaign Monitor account
+    was disconnected); returns them. A person resumes them with :func:`set_active`."""
+    mappings = list(StandingMapping.objects.filter(connection=connection, active=True))
+    StandingMapping.objects.filter(pk__in=[m.pk for m in mappings]).update(
+        active=False, paused_reason=reason[:500]
+    )
+    return mappings
 
 
 def delete(mapping: StandingMapping, user) -> None:

@@ -1,20 +1,42 @@
 """The live tracking panel: one address's lists and tracking history, read from Campaign Monitor.
 
 Nothing here reads Salesforce or cmsync's stored tracking history: the panel is for orgs that
-keep few (or no) days of history in Salesforce, so it always asks Campaign Monitor. Failures
+keep few (or no) days of history in Salesforce, so it asks Campaign Monitor. Failures
 come back as words in :attr:`TrackingPanel.error` (the page never fails with a 500).
+
+Answers are kept briefly and fresh look-ups are limited per person
+(:mod:`sync.services.live_reads`): reloading the panel asks Campaign Monitor nothing.
+
+The embeddable frame lives in Salesforce pages, another site, where the console's session
+cookie (SameSite=Lax) is not sent. This module owns the two rules that make it work there:
+
+- who may frame it (:func:`embed_frame_ancestors`): the connected org's own domains, derived
+  from its instance URL, plus ``CMSYNC_EMBED_FRAME_ANCESTORS``; nobody else;
+- who is looking (:func:`embed_token`, :func:`embed_token_user`): a token signed with the
+  secret key (``django.core.signing``, which stamps the issue time) naming the user and tied to
+  their password, valid ``CMSYNC_EMBED_TOKEN_HOURS``. The embed's views keep it in a cookie of
+  its own that grants reading the embed and nothing else.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import logging
+import re
 from dataclasses import dataclass, field
+from urllib.parse import urlsplit
 
+from django.conf import settings
+from django.contrib.auth import get_user_model
+from django.core import signing
+from django.utils.crypto import constant_time_compare, salted_hmac
+
+from lib.origins import origin_or_none
 from sync.clients.campaign_monitor import CampaignMonitorClient
 from sync.clients.errors import ApiError, AuthError, NotFound, RateLimited, TransientError
 from sync.models import CMClient, Connection
 from sync.services.api import campaign_monitor_client
+from sync.services.live_reads import live_read
 
 logger = logging.getLogger(__name__)
 
@@ -95,14 +117,32 @@ def parse_cm_date(value: str | None) -> dt.datetime | None:
     return None
 
 
-def tracking_panel(connection: Connection | None, email: str) -> TrackingPanel:
-    """Read the address's lists and history live from CM for every selected client."""
+def tracking_panel(connection: Connection | None, email: str, user=None) -> TrackingPanel:
+    """The address's lists and history for every selected client, read live from CM (or kept
+    from a read in the last minute); raises ``TooManyLiveReads`` past ``user``'s limit."""
     panel = TrackingPanel(email=email)
     if connection is None or not connection.cm_connected:
         return _failed(panel, PanelError.NOT_CONNECTED, NOT_CONNECTED)
     clients = list(connection.clients.filter(selected=True).order_by("name"))
     if not clients:
         return _failed(panel, PanelError.NO_CLIENTS, NO_CLIENTS)
+    return live_read(
+        connection,
+        user,
+        "tracking-panel",
+        (email,),
+        lambda: _read_live(connection, clients, email),
+        keep=_worth_keeping,
+    )
+
+
+def _worth_keeping(panel: TrackingPanel) -> bool:
+    """Answers are kept; failures to get one (outage, credentials) are not."""
+    return panel.ok or panel.error_kind == PanelError.NOT_SUBSCRIBER
+
+
+def _read_live(connection: Connection, clients: list[CMClient], email: str) -> TrackingPanel:
+    panel = TrackingPanel(email=email)
     try:
         with campaign_monitor_client(connection) as cm:
             cm.max_retries = PANEL_MAX_RETRIES
@@ -185,3 +225,81 @@ def _unique(actions: list[TrackingAction]) -> list[TrackingAction]:
 
 def _newest_first(actions: list[TrackingAction]) -> list[TrackingAction]:
     return sorted(actions, key=lambda a: a.when or dt.datetime.min, reverse=True)
+
+
+# The embed: who may frame it ---------------------------------------------------------------
+# A My Domain host: NAME.my.salesforce.com, or NAME.KIND.my.salesforce.com for sandboxes,
+# Developer Editions, scratch orgs and the like (enhanced domains). NAME may hold "--" (sandboxes).
+MY_DOMAIN = re.compile(
+    r"^(?P<name>[a-z0-9](?:[a-z0-9-]*[a-z0-9])?)\."
+    r"(?:(?P<kind>sandbox|develop|scratch|patch|trailblaze|demo)\.)?my\.salesforce\.com$"
+)
+
+
+def salesforce_origins(instance_url: str) -> list[str]:
+    """The origins of a Salesforce org's pages, from its instance URL.
+
+    A My Domain (``https://acme.my.salesforce.com``) gives its Classic, Lightning and
+    Visualforce origins (``https://acme.my.salesforce.com``, ``https://acme.lightning.force.com``,
+    ``https://acme--c.vf.force.com``); a sandbox's ``acme--dev.sandbox.my.salesforce.com`` gives
+    ``…sandbox.lightning.force.com`` and ``acme--dev--c.sandbox.vf.force.com``. Any other
+    instance (no My Domain) gives its own origin only, and a URL that is not a plain https
+    origin gives none.
+    """
+    origin = origin_or_none(instance_url)
+    if origin is None:
+        return []
+    parts = urlsplit(origin)
+    match = MY_DOMAIN.match(parts.hostname or "")
+    if match is None or parts.port:
+        return [origin]
+    name, kind = match["name"], match["kind"]
+    dotted = f"{kind}." if kind else ""
+    return [
+        origin,
+        f"https://{name}.{dotted}lightning.force.com",
+        f"https://{name}--c.{dotted}vf.force.com",
+    ]
+
+
+def embed_frame_ancestors(connection: Connection | None) -> list[str]:
+    """Who may frame the embed: the connected org's origins and the configured extra ones
+    (``CMSYNC_EMBED_FRAME_ANCESTORS``, checked when settings load); empty means nobody."""
+    derived = salesforce_origins(connection.sf_instance_url if connection else "")
+    return list(dict.fromkeys([*derived, *settings.CMSYNC_EMBED_FRAME_ANCESTORS]))
+
+
+# The embed: who is looking -----------------------------------------------------------------
+EMBED_TOKEN_SALT = "cmsync.tracking-embed"
+
+
+def embed_token_max_age() -> int:
+    """Seconds an embed token (and its cookie) lasts."""
+    return settings.CMSYNC_EMBED_TOKEN_HOURS * 3600
+
+
+def embed_token(user) -> str:
+    """A signed token naming ``user``, stamped with the time it was issued."""
+    return signing.dumps({"user": user.pk, "auth": _auth_check(user)}, salt=EMBED_TOKEN_SALT)
+
+
+def embed_token_user(token: str):
+    """The active user a token names, if it is genuine, younger than the maximum age and
+    issued since their password last changed; otherwise None."""
+    if not token:
+        return None
+    try:
+        claims = signing.loads(token, salt=EMBED_TOKEN_SALT, max_age=embed_token_max_age())
+    except signing.BadSignature:  # also SignatureExpired
+        return None
+    if not isinstance(claims, dict):
+        return None
+    user = get_user_model().objects.filter(pk=claims.get("user"), is_active=True).first()
+    if user is None or not constant_time_compare(str(claims.get("auth")), _auth_check(user)):
+        return None
+    return user
+
+
+def _auth_check(user) -> str:
+    """Changes when the password does (as sessions are ended then); not the hash itself."""
+    return salted_hmac(EMBED_TOKEN_SALT, user.get_session_auth_hash()).hexdigest()[:24]

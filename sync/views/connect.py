@@ -29,6 +29,7 @@ from sync.services.connect import (
     disconnect_campaign_monitor,
     get_or_create_connection,
     reconnect_campaign_monitor,
+    replaced_account_clients,
     select_clients,
 )
 from sync.services.status import get_connection
@@ -77,6 +78,18 @@ def _connect_cm_with(
     )
     names = ", ".join(c.name for c in clients)
     messages.success(request, f"Connected to Campaign Monitor: {names}.")
+    replaced = replaced_account_clients(connection)
+    if replaced:
+        selected = [c.name for c in connection.clients.filter(selected=True)]
+        now = f"its client {selected[0]} is selected" if selected else "no client is selected yet"
+        earlier = ", ".join(c.name for c in replaced)
+        messages.warning(
+            request,
+            "This is a different Campaign Monitor account from the one disconnected, so cmsync "
+            f"starts from a clean client selection: {now}. The earlier account's clients "
+            f"({earlier}) are listed on Sync Settings as belonging to a disconnected account; "
+            "their records stay in Salesforce.",
+        )
     if not connection.clients.filter(selected=True).exists():
         return redirect("sync-connect-cm-clients")
     if not connection.sf_connected:
@@ -92,7 +105,7 @@ def connect_cm_oauth(request: HttpRequest) -> HttpResponse:
     reconnecting = (
         request.POST.get("purpose") == oauth.PURPOSE_RECONNECT
         and connection is not None
-        and connection.clients.exists()
+        and connection.current_clients().exists()
     )
     if not reconnecting and connection is not None and connection.cm_connected:
         messages.info(request, CM_ALREADY_CONNECTED)
@@ -172,7 +185,7 @@ def connect_cm_clients(request: HttpRequest) -> HttpResponse:
 def reconnect_cm(request: HttpRequest) -> HttpResponse:
     """New credentials for the same account; every client to keep is selected again."""
     connection = get_connection()
-    if connection is None or not connection.clients.exists():
+    if connection is None or not connection.current_clients().exists():
         messages.error(request, "There is no Campaign Monitor account to reconnect: connect one.")
         return settings_redirect()
     tokens = oauth.held_tokens(request.session, oauth.CAMPAIGN_MONITOR)
@@ -212,15 +225,22 @@ def disconnect(request: HttpRequest) -> HttpResponse:
     if connection is None or not connection.cm_connected:
         messages.error(request, "Campaign Monitor is not connected.")
         return settings_redirect()
-    if not ConfirmForm(request.POST).is_valid():
+    if not ConfirmForm(request.POST, token=ConfirmForm.DISCONNECT).is_valid():
         messages.error(request, "Confirm the disconnect in its dialog first; nothing changed.")
         return settings_redirect()
-    disconnect_campaign_monitor(connection, user=request.user)
+    cancelled = disconnect_campaign_monitor(connection, user=request.user)
     messages.success(
         request,
         "Disconnected from Campaign Monitor: sync stopped and the credentials were removed. "
         "Data already in Salesforce stays.",
     )
+    if cancelled:
+        what = cancelled.describe()
+        messages.warning(
+            request,
+            f"{what[0].upper()}{what[1:]}: each says why (maintenance message CMS-320). "
+            "Start them again once Campaign Monitor is connected again.",
+        )
     return settings_redirect()
 
 

@@ -24,6 +24,7 @@ from sync.clients.errors import ApiError
 from sync.forms.imports import FieldMappingForm, ImportStartForm
 from sync.models import Connection, ImportJob, StandingMapping, SyncOptions
 from sync.services import import_wizard, imports, standing
+from sync.services.live_reads import TooManyLiveReads, limited_message
 from sync.services.status import get_connection
 
 PAGE_SIZE = 25
@@ -35,10 +36,12 @@ UNREACHABLE = (
 
 
 def _blocked_reason(connection: Connection | None) -> str:
-    if connection is None or not connection.both_connected:
+    if connection is None:
         return imports.NOT_CONNECTED
-    if SyncOptions.for_connection(connection).disable_triggers:
-        return imports.OUTBOUND_DISABLED
+    try:
+        imports.ensure_ready(connection)
+    except imports.ImportRefused as exc:
+        return str(exc)
     return ""
 
 
@@ -57,7 +60,10 @@ def import_start(request: HttpRequest) -> HttpResponse:
     }
     if connection is not None and connection.both_connected:
         try:
-            available = import_wizard.choices(connection)
+            available = import_wizard.choices(connection, request.user)
+        except TooManyLiveReads as exc:
+            context["unreachable"] = limited_message(exc)
+            return _too_many(render(request, "sync/import_start.html", context), exc)
         except ApiError as exc:
             context["unreachable"] = UNREACHABLE.format(exc.message or type(exc).__name__)
         else:
@@ -83,8 +89,11 @@ def import_map(request: HttpRequest) -> HttpResponse:
         return redirect("sync-import")
     try:
         chosen = import_wizard.chosen(
-            connection, request.GET.get("source"), request.GET.get("list")
+            connection, request.GET.get("source"), request.GET.get("list"), request.user
         )
+    except TooManyLiveReads as exc:
+        context = {"page_title": "Map fields", "message": limited_message(exc)}
+        return _too_many(render(request, "sync/import_limited.html", context), exc)
     except ApiError as exc:
         messages.error(request, UNREACHABLE.format(exc.message or type(exc).__name__))
         return redirect("sync-import")
@@ -124,19 +133,31 @@ def import_map(request: HttpRequest) -> HttpResponse:
         "form": form,
         "trigger_journeys": SyncOptions.for_connection(connection).trigger_journeys,
         "can_change": can_change(request.user),
-        **_preview(connection, source, form, cm_fields),
+        **_preview(request, connection, source, form, cm_fields),
     }
     return render(request, "sync/import_map.html", context, status=400 if form.errors else 200)
 
 
-def _preview(connection: Connection, source, form: FieldMappingForm, cm_fields) -> dict[str, Any]:
+def _preview(
+    request: HttpRequest, connection: Connection, source, form: FieldMappingForm, cm_fields
+) -> dict[str, Any]:
     mapping = form.mapping_for_preview()
     if mapping is None:
         return {"preview": None}
     try:
-        return {"preview": import_wizard.preview(connection, source, mapping, cm_fields)}
+        rows = import_wizard.preview(connection, source, mapping, cm_fields, request.user)
+    except TooManyLiveReads as exc:
+        return {"preview": None, "preview_error": limited_message(exc)}
     except ApiError as exc:
         return {"preview": None, "preview_error": UNREACHABLE.format(exc.message)}
+    return {"preview": rows}
+
+
+def _too_many(response: HttpResponse, exc: TooManyLiveReads) -> HttpResponse:
+    """The page, answered 429 with the seconds to wait."""
+    response.status_code = 429
+    response["Retry-After"] = str(exc.retry_after)
+    return response
 
 
 @role_required(Access.READ)
@@ -148,9 +169,17 @@ def import_detail(request: HttpRequest, job_id: int) -> HttpResponse:
         "page_title": f"Import {job.pk}",
         "job": job,
         "can_change": can_change(request.user),
-        "blocked": _blocked_reason(job.connection),
+        "blocked": _blocked_reason(job.connection) or _not_selected(job),
     }
     return render(request, "sync/import_detail.html", context)
+
+
+def _not_selected(job: ImportJob) -> str:
+    try:
+        imports.ensure_selected(job.connection, job.cm_client)
+    except imports.ImportRefused as exc:
+        return str(exc)
+    return ""
 
 
 @role_required(Access.READ)
@@ -173,13 +202,26 @@ def import_progress(request: HttpRequest, job_id: int) -> JsonResponse:
 @role_required(Access.CHANGE)
 @require_POST
 def import_run_again(request: HttpRequest, job_id: int) -> HttpResponse:
-    job = get_object_or_404(ImportJob, pk=job_id)
+    job = get_object_or_404(ImportJob.objects.select_related("connection", "cm_client"), pk=job_id)
     try:
-        again = imports.run_again(job, request.user)
+        again, created = import_wizard.run_again(job, request.user)
     except imports.ImportRefused as exc:
         messages.error(request, str(exc))
         return redirect("sync-import-detail", job_id=job.pk)
-    messages.success(request, f"Import {again.pk} started (the same import as {job.pk}).")
+    except TooManyLiveReads as exc:
+        messages.error(request, limited_message(exc))
+        return redirect("sync-import-detail", job_id=job.pk)
+    except ApiError as exc:
+        messages.error(request, UNREACHABLE.format(exc.message or type(exc).__name__))
+        return redirect("sync-import-detail", job_id=job.pk)
+    if created:
+        messages.success(request, f"Import {again.pk} started (the same import as {job.pk}).")
+    else:
+        messages.info(
+            request,
+            f"Import {again.pk} of the same list view or report into the same list is already "
+            f"{again.get_status_display().lower()}; no other was started.",
+        )
     return redirect("sync-import-detail", job_id=again.pk)
 
 

@@ -35,6 +35,7 @@ from sync.models import CMClient, Connection, Plan, RunKind, RunTrigger, SyncRun
 from sync.services import schedule
 from sync.services.connect import (
     ConnectError,
+    disconnected_account_clients,
     salesforce_users,
     select_clients,
     set_security_owner,
@@ -89,7 +90,7 @@ def _connect_cards_context(connection: Connection | None) -> dict[str, Any]:
 
 def _settings_context(request: HttpRequest, connection: Connection) -> dict[str, Any]:
     last_run = last_run_for(connection)
-    clients = list(connection.clients.all())
+    clients = list(connection.current_clients())
     context: dict[str, Any] = {
         "connected": True,
         "state": describe_sync_state(connection, last_run),
@@ -99,7 +100,12 @@ def _settings_context(request: HttpRequest, connection: Connection) -> dict[str,
         "last_run_summary": _run_summary(last_run) if last_run else None,
         "clients": attach_reown_jobs(clients),
         "selected_count": sum(client.selected for client in clients),
+        "disconnected_account_clients": disconnected_account_clients(connection),
         "owned_objects": OWNED_OBJECTS,
+        "confirm_tokens": {
+            "full_sync": ConfirmForm.FULL_SYNC,
+            "disconnect": ConfirmForm.DISCONNECT,
+        },
         "select_clients_form": SelectClientsForm(connection),
         "select_clients_allowed": connection.plan == Plan.ENTERPRISE,
         "plan_label": connection.get_plan_display(),
@@ -191,7 +197,7 @@ def sync_now(request: HttpRequest) -> HttpResponse:
 @role_required(Access.CHANGE)
 @require_POST
 def full_sync(request: HttpRequest) -> HttpResponse:
-    if not ConfirmForm(request.POST).is_valid():
+    if not ConfirmForm(request.POST, token=ConfirmForm.FULL_SYNC).is_valid():
         messages.error(request, "Confirm the full sync in its dialog first; nothing was started.")
         return settings_redirect()
     return _start_run(request, RunKind.FULL)

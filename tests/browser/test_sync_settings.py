@@ -1,4 +1,5 @@
-"""An Admin uses Sync Settings in a real browser: frequency, Sync now, the Full sync dialog."""
+"""An Admin uses Sync Settings in a real browser: frequency, Sync now, the Full sync and
+Disconnect dialogs."""
 
 from __future__ import annotations
 
@@ -58,3 +59,30 @@ def test_admin_changes_frequency_syncs_now_and_cancels_a_full_sync(
 
     assert SyncRun.objects.count() == 1
     assert not SyncRun.objects.filter(kind=RunKind.FULL).exists()
+
+
+def test_admin_confirms_a_full_sync_and_a_disconnect_in_their_dialogs(
+    live_server, page, admin_user, connection
+):
+    """The dialogs send their own confirmation token; the disconnect cancels the queued run."""
+    sign_in(page, live_server.url, admin_user)
+    with mock.patch("sync.tasks.primary_sync.delay"):
+        page.click("[data-testid=more-actions] summary")
+        page.click("button:has-text('Full Campaign Monitor Sync')")
+        dialog = page.locator("#full-sync-dialog")
+        dialog.wait_for(state="visible")
+        dialog.locator("button:has-text('Remove and re-import')").click()
+        page.wait_for_selector("ul.flash")
+        assert "Full Campaign Monitor Sync started" in flash(page)
+    run = SyncRun.objects.get(kind=RunKind.FULL)
+
+    page.click("[data-testid=more-actions] summary")
+    page.click("button:has-text('Disconnect from Campaign Monitor')")
+    dialog = page.locator("#disconnect-dialog")
+    dialog.wait_for(state="visible")
+    dialog.locator("button:has-text('Disconnect')").click()
+    page.wait_for_selector("[data-testid=connect-cm]")
+    assert "Disconnected from Campaign Monitor" in flash(page)
+    assert f"Cancelled run {run.pk}" in flash(page)
+    run.refresh_from_db()
+    assert run.get_status_display() == "Cancelled"

@@ -78,13 +78,25 @@ def test_client_errors_are_never_retried(sf_empty_sandbox):
     assert client.calls.by_endpoint() == {"query": 1}
 
 
-def test_throttling_is_rate_limited_with_the_servers_retry_after(sf_empty_sandbox):
+def test_throttling_is_retried_after_the_servers_retry_after(sf_empty_sandbox):
     client = _client(sf_empty_sandbox)
-    sf_empty_sandbox.set_faults("429:x1@limits", retry_after=7)
+    slept: list[float] = []
+    client._session._sleep = slept.append
+    sf_empty_sandbox.set_faults("429:x2@limits", retry_after=7)
+    assert client.limits()
+    assert slept == [7, 7]  # the server's Retry-After, not our own back-off
+    assert client.calls.by_endpoint() == {"limits": 3}
+
+
+def test_throttling_that_outlasts_the_retries_is_rate_limited(sf_empty_sandbox):
+    client = _client(sf_empty_sandbox)
+    client._session._sleep = lambda seconds: None
+    sf_empty_sandbox.set_faults("429:x9@limits", retry_after=7)
     with pytest.raises(RateLimited) as caught:
         client.limits()
     assert caught.value.retry_after == 7
-    assert client.calls.by_endpoint() == {"limits": 1}
+    assert client.calls.by_endpoint() == {"limits": 4}  # the first try and 3 retries
+    sf_empty_sandbox.set_faults("")
     assert client.limits()  # the daily-limit stop is not triggered by throttling
 
 

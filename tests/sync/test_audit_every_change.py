@@ -21,6 +21,7 @@ from django.urls import URLPattern, URLResolver, get_resolver, reverse
 
 from cmsync.roles import ACCESS_ATTRIBUTE, Access
 from maintenance.models import AuditEntry
+from sync.forms.settings import ConfirmForm
 from sync.models import CMClient, Connection, EmailType, StandingMapping
 from sync.services import import_wizard
 from sync.services.api import salesforce_client
@@ -140,7 +141,7 @@ def reconnect_cm_with_oauth(world: World) -> list[Expected]:
 def disconnect_cm(world: World) -> list[Expected]:
     assert world.connection.cm_connected
     world.change_starts_here()
-    world.post("sync-settings-disconnect", {"confirm": "on"})
+    world.post("sync-settings-disconnect", {"confirm": ConfirmForm.DISCONNECT})
     return [cm_connection(f"connected by API key; clients to sync: {ALL_CLIENTS}", "disconnected")]
 
 

@@ -148,7 +148,7 @@ def test_running_an_import_again_adds_nobody_twice(connection, cm_sandbox):
     destination, _ = new_list(connection, cm_sandbox)
     source = source_named(connection, "All Contacts")
     first = run(connection, source, destination)
-    again = imports.execute_import(imports.run_again(first, None, enqueue=False).pk)
+    again = imports.execute_import(imports.run_again(first, None, enqueue=False)[0].pk)
     assert first.new_subscribers > 0
     assert again.status == RunStatus.SUCCEEDED
     assert again.new_subscribers == 0
@@ -252,7 +252,7 @@ def test_cm_outage_fails_the_import_and_run_again_finishes_it(connection, cm_san
     assert job.status == RunStatus.FAILED
     assert job.error == "Campaign Monitor is unavailable."
     assert MaintenanceMessage.objects.filter(support_code="CMS-110").exists()
-    again = imports.execute_import(imports.run_again(job, None, enqueue=False).pk)
+    again = imports.execute_import(imports.run_again(job, None, enqueue=False)[0].pk)
     assert again.status == RunStatus.SUCCEEDED
     assert len(active_members(cm, destination.list_id)) == again.new_subscribers > 0
 
@@ -290,8 +290,12 @@ def test_an_import_whose_worker_died_is_failed_by_the_sweeper(connection, cm_san
     assert "worker running it stopped" in job.error
     assert fresh.status == RunStatus.RUNNING
     assert MaintenanceMessage.objects.filter(support_code="CMS-400").count() == 1
-    again = imports.execute_import(imports.run_again(job, None, enqueue=False).pk)
-    assert again.status == RunStatus.SUCCEEDED
+    # The same import is still running: Run again answers with it and starts nothing.
+    assert imports.run_again(job, None, enqueue=False) == (fresh, False)
+    ImportJob.objects.filter(pk=fresh.pk).update(status=RunStatus.SUCCEEDED)
+    again, created = imports.run_again(job, None, enqueue=False)
+    assert created
+    assert imports.execute_import(again.pk).status == RunStatus.SUCCEEDED
 
 
 def test_an_unexpected_error_fails_the_import_in_words(connection, cm_sandbox, monkeypatch):

@@ -11,6 +11,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django_celery_beat.models import PeriodicTask
 
+from sync.forms.settings import ConfirmForm
 from sync.models import (
     CMClient,
     Connection,
@@ -261,7 +262,7 @@ def test_full_sync_needs_the_dialogs_confirmation(
         mock.patch("sync.tasks.primary_sync.delay") as delay,
         django_capture_on_commit_callbacks(execute=True),
     ):
-        body = post(admin_client, "sync-settings-full-sync", {"confirm": "on"})
+        body = post(admin_client, "sync-settings-full-sync", {"confirm": ConfirmForm.FULL_SYNC})
     assert "Full Campaign Monitor Sync started" in body
     run = SyncRun.objects.get()
     assert run.kind == RunKind.FULL
@@ -272,7 +273,7 @@ def test_full_sync_needs_the_dialogs_confirmation(
 
 # Disconnect ---------------------------------------------------------------------------------------
 def test_disconnect_removes_credentials_and_stops_the_schedule(admin_client, connection):
-    body = post(admin_client, "sync-settings-disconnect", {"confirm": "on"})
+    body = post(admin_client, "sync-settings-disconnect", {"confirm": ConfirmForm.DISCONNECT})
     assert "Data already in Salesforce stays" in body
     connection.refresh_from_db()
     assert not connection.cm_api_key and not connection.cm_access_token
@@ -382,10 +383,10 @@ SETTINGS_POSTS = [
     ("sync-settings-turn-off", {}, {}),
     ("sync-settings-turn-on", {}, {}),
     ("sync-settings-sync-now", {}, {}),
-    ("sync-settings-full-sync", {}, {"confirm": "on"}),
+    ("sync-settings-full-sync", {}, {"confirm": ConfirmForm.FULL_SYNC}),
     ("sync-settings-change-sync-user", {}, {}),
     ("sync-settings-reconnect", {}, {"api_key": "x"}),
-    ("sync-settings-disconnect", {}, {"confirm": "on"}),
+    ("sync-settings-disconnect", {}, {"confirm": ConfirmForm.DISCONNECT}),
     ("sync-settings-select-clients", {}, {"clients": ["x"]}),
     ("sync-connect-cm", {}, {"api_key": "x"}),
     ("sync-connect-cm-oauth", {}, {}),

@@ -20,6 +20,7 @@ from sync.services.connect import (
     connect_campaign_monitor,
     connect_salesforce,
     get_or_create_connection,
+    replaced_account_clients,
 )
 
 
@@ -75,8 +76,16 @@ class Command(BaseCommand):
             raise CommandError(str(exc)) from None
         except ApiError as exc:
             raise CommandError(f"Salesforce login failed: {exc.message}") from None
-        selected = [c.name for c in clients if c.selected or select == "all"]
         connection.refresh_from_db()
+        selected = [c.name for c in connection.clients.filter(selected=True)]
+        replaced = replaced_account_clients(connection)
+        if replaced:
+            self.stdout.write(
+                "This is a different Campaign Monitor account from the one disconnected: the "
+                "client selection started clean. The earlier account's clients ("
+                f"{', '.join(c.name for c in replaced)}) stay listed as belonging to a "
+                "disconnected account; their records stay in Salesforce."
+            )
         self.stdout.write(
             f"Connected. Campaign Monitor: {len(clients)} client(s), syncing "
             f"{', '.join(n for n in selected) or 'none yet (pick them on Sync Settings)'}. "
