@@ -36,7 +36,7 @@ from requests.adapters import HTTPAdapter
 
 from lib.backoff import backoff_delay, parse_retry_after
 
-from .campaign_monitor_types import OAuthTokens
+from .campaign_monitor_types import OAuthTokens, whole_number
 from .counting import CallCounter
 from .errors import (
     ApiError,
@@ -459,15 +459,19 @@ def cm_error_body(response: requests.Response) -> tuple[int | str | None, str]:
     if not isinstance(data, dict):
         return None, ""
     if "Code" in data:
-        code = data.get("Code")
-        try:
-            code = int(code)
-        except (TypeError, ValueError):
-            pass
-        return code, str(data.get("Message") or "")
+        return _error_code(data.get("Code")), str(data.get("Message") or "")
     if "error" in data:
         return str(data["error"]), str(data.get("error_description") or data["error"])
     return None, str(data.get("Message") or data.get("message") or "")
+
+
+def _error_code(value: Any) -> int | str | None:
+    """CM's ``Code`` as an int (also when sent as text); other text as it is; else no code
+    (a list or an object would not even compare with the codes cmsync knows)."""
+    number = whole_number(value)
+    if number is not None:
+        return number
+    return value if isinstance(value, str) else None
 
 
 def error_for_response(

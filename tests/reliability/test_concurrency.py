@@ -116,11 +116,6 @@ def at_once(clients: list[Client], send: Callable[[Client], object]) -> list[int
     return statuses
 
 
-def confirm_token(action: str) -> str:
-    """What the dialog's button sends (its own token once the dialogs have one)."""
-    return getattr(ConfirmForm, action, "on")
-
-
 # Sync now and Full sync ----------------------------------------------------------------------
 @needs_row_locks
 def test_sync_now_ten_times_queues_one_run(connection, tabs, queued):  # noqa: F811
@@ -133,7 +128,7 @@ def test_sync_now_ten_times_queues_one_run(connection, tabs, queued):  # noqa: F
 
 @needs_row_locks
 def test_full_sync_ten_times_starts_one_full_run(connection, tabs, queued):  # noqa: F811
-    confirm = {"confirm": confirm_token("FULL_SYNC")}
+    confirm = {"confirm": ConfirmForm.FULL_SYNC}
     at_once(tabs, lambda client: client.post("/sync/settings/full-sync/", confirm))
     runs = SyncRun.objects.filter(connection=connection)
     assert runs.count() == 1 and runs.get().kind == RunKind.FULL
@@ -163,12 +158,6 @@ def finished_import(connection, admin_user):  # noqa: F811
 
 
 @needs_row_locks
-@pytest.mark.xfail(
-    strict=True,
-    reason="Run again is not idempotent: each of ten concurrent clicks starts its own import "
-    "(sync/services/imports.py run_again has no lock and no check for an active one); "
-    "being fixed on the import wizard branch",
-)
 def test_run_again_ten_times_starts_one_import(finished_import, tabs, queued):
     url = f"/sync/import/{finished_import.pk}/run-again/"
     at_once(tabs, lambda client: client.post(url))

@@ -33,7 +33,7 @@ import requests
 from django.db import transaction
 from django.http import QueryDict
 from django.test import Client
-from hypothesis import assume, given
+from hypothesis import given
 from hypothesis import strategies as st
 
 from sandbox.cm import build_app as build_cm_app
@@ -71,15 +71,6 @@ pytestmark = pytest.mark.django_db
 FUZZ_SCREENS = fuzz_settings(150)  # endpoints drawn from about twenty: a request or two each
 FUZZ_FIRST = fuzz_settings(50)
 FUZZ_FORMS = fuzz_settings(60)  # per form, validated in memory
-
-# Defects in code other engineers are changing: the fuzz leaves these inputs to the xfail tests
-# below (they name the defect) and keeps fuzzing everything else. Lift each with its fix.
-KNOWN_DEFECTS: dict[str, Callable[[dict[str, Any]], bool]] = {
-    # defect 6: a non-ASCII API key reaches requests' Basic auth (UnicodeEncodeError, 500)
-    "api_key": lambda values: not str(values.get("api_key", "")).strip().isascii(),
-    # defect 8: a non-ASCII OAuth state reaches secrets.compare_digest (TypeError, 500)
-    "state": lambda values: not str(values.get("state", "")).isascii(),
-}
 
 
 # Sandboxes and connection --------------------------------------------------------------------
@@ -225,8 +216,8 @@ def _mapping_fields(scene: Scene) -> dict[str, st.SearchStrategy]:
 CONFIRMS = [
     "on",
     "1",
-    getattr(ConfirmForm, "FULL_SYNC", "on"),
-    getattr(ConfirmForm, "DISCONNECT", "on"),
+    ConfirmForm.FULL_SYNC,
+    ConfirmForm.DISCONNECT,
 ]
 
 CONNECTED_POSTS: dict[str, Endpoint] = {
@@ -428,8 +419,6 @@ def send(client: Client, endpoint: Endpoint, scene: Scene, data) -> Any:
         name: data.draw(strategy, label=name) for name, strategy in endpoint.fields(scene).items()
     }
     values |= data.draw(stray_fields, label="stray fields")
-    for name, clashes in KNOWN_DEFECTS.items():
-        assume(not (name in values and clashes(values)))
     if endpoint.method == "get":
         return client.get(url, values)
     return client.post(url, values)
@@ -520,54 +509,37 @@ def test_oauth_callbacks_refuse_in_words(admin_client, wired, cm_box, provider, 
                 values[name] = real[name]
             elif choice == "fuzz":
                 values[name] = data.draw(form_values, label=name)
-        for name, clashes in KNOWN_DEFECTS.items():
-            assume(not (name in values and clashes(values)))
         says_what_happened(admin_client, admin_client.get(CALLBACK[provider], values))
 
 
-# Known defects in other engineers' files (their fixes flip these) ---------------------------------
-@pytest.mark.xfail(
-    strict=True,
-    reason="defect 6: a non-ASCII API key raises UnicodeEncodeError in requests' Basic auth "
-    "(connect form and reconnect form → 500); fixed on the connect branch",
-)
+# Defects of issue 11 the fuzz also finds (fixed on the connect branch): kept as named cases ------
 @pytest.mark.parametrize("key", ["ключ-api", "€uro-key"])
 def test_non_ascii_api_key_is_refused_in_words(admin_client, wired, key):
+    """Issue 11, defect 6: the key reached requests' Basic auth (UnicodeEncodeError, a 500)."""
     response = admin_client.post("/sync/connect/campaign-monitor/", {"api_key": key})
     says_what_happened(admin_client, response)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="defect 8: a non-ASCII OAuth state reaches secrets.compare_digest (TypeError → 500); "
-    "fixed on the connect branch",
-)
 @pytest.mark.parametrize("provider", ["cm", "sf"])
 def test_non_ascii_oauth_state_is_refused_in_words(admin_client, wired, provider):
+    """Issue 11, defect 8: the state reached ``secrets.compare_digest`` (TypeError, a 500)."""
     _pending(admin_client, provider)
     response = admin_client.get(CALLBACK[provider], {"code": "x", "state": "é"})
     says_what_happened(admin_client, response)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="defect 8: a forged callback (wrong state) consumes the pending sign-in, so the "
-    "real callback that follows is refused; fixed on the connect branch",
-)
 def test_forged_callback_leaves_the_pending_sign_in_usable(admin_client, wired, cm_box):
+    """Issue 11, defect 8: a forged callback consumed the pending sign-in, so the real one that
+    followed was refused."""
     real = _authorized(admin_client, "cm", cm_box.ca_file)
     admin_client.get("/sync/connect/campaign-monitor/callback/", {"code": "x", "state": "forged"})
     admin_client.get("/sync/connect/campaign-monitor/callback/", real)
     assert Connection.objects.filter(cm_connected_at__isnull=False).exists()
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="defect 5: Django's checkbox reads '0', 'off', 'no' as ticked, so they confirm Full "
-    "sync and Disconnect; fixed on the connect branch (each dialog sends its own token)",
-)
 @pytest.mark.parametrize("value", ["0", "off", "no", "false "])
 def test_a_false_looking_confirm_confirms_nothing(admin_client, connected, value):
+    """Issue 11, defect 5: Django's checkbox reads "0", "off", "no" as ticked."""
     admin_client.post("/sync/settings/disconnect/", {"confirm": value})
     connected.refresh_from_db()
     assert connected.cm_connected
@@ -598,9 +570,7 @@ def form_scene(db) -> Connection:
 
 FORMS: dict[str, Callable[[Connection, Any], Any]] = {
     "FrequencyForm": lambda c, data: FrequencyForm(data),
-    "ConfirmForm": lambda c, data: (
-        ConfirmForm(data, token="x") if hasattr(ConfirmForm, "FULL_SYNC") else ConfirmForm(data)
-    ),
+    "ConfirmForm": lambda c, data: ConfirmForm(data, token=ConfirmForm.DISCONNECT),
     "SelectClientsForm": lambda c, data: SelectClientsForm(c, data),
     "SelectClientsForm(single)": lambda c, data: SelectClientsForm(c, data, single=True),
     "SecurityOwnerForm": lambda c, data: SecurityOwnerForm(

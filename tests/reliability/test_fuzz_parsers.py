@@ -148,6 +148,7 @@ def expect_value_or_api_error(call: Callable[[], Any]) -> Any:
         return call()
     except ApiError as exc:
         assert isinstance(exc.message, str) and str(exc)
+        assert exc.code is None or type(exc.code) in (str, int), exc.code  # shown and compared
         return None
 
 
@@ -239,6 +240,8 @@ def check_oauth_tokens(tokens: Any) -> None:
 @example(canned=[(200, b'{"Results": [1, "x"], "NumberOfPages": "many"}', {})], oauth=False)
 @example(canned=[(400, b'{"Code": 210, "ResultData": {"FailureDetails": [7]}}', {})], oauth=False)
 @example(canned=[(200, b'{"TotalNewSubscribers": "lots"}', {})], oauth=False)
+@example(canned=[(401, b'{"Code": [121], "Message": "x"}', {})], oauth=True)
+@example(canned=[(400, b'{"Code": Infinity}', {})], oauth=False)
 @example(canned=[(401, b'{"Code": 121}', {}), (200, b'{"access_token": []}', {})], oauth=True)
 @example(
     canned=[(401, b'{"Code": 121}', {}), (200, b'{"access_token": "a", "expires_in": "x"}', {})],
@@ -347,6 +350,7 @@ def check_record_result(result: Any) -> None:
 @example(canned=[(200, b'[{"success": true, "errors": [5]}, {"errors": "E"}]', {})], refresh=False)
 @example(canned=[(200, b'{"totalSize": "many", "records": [], "done": true}', {})], refresh=False)
 @example(canned=[(200, b'[{"listviews": 1}]', {})], refresh=False)
+@example(canned=[(400, b'[{"errorCode": ["X"], "message": "no"}]', {})], refresh=False)
 @example(canned=[(200, b'{"records": [1], "done": true, "totalSize": 1}', {})], refresh=False)
 @example(
     canned=[

@@ -39,6 +39,7 @@ from django.core.management import call_command
 from django.db import connection as db
 from django.urls import URLPattern, URLResolver, get_resolver
 
+from sync.forms.settings import ConfirmForm
 from sync.models import Connection, ImportJob, SyncRun
 
 pytestmark = pytest.mark.django_db
@@ -128,11 +129,6 @@ class Flows:
     def all_clients(self) -> list[str]:
         return [client.client_id for client in self.cm.app.state.clients.values()]
 
-    def confirm(self, action: str) -> str:
-        from sync.forms.settings import ConfirmForm
-
-        return getattr(ConfirmForm, action, "on")
-
 
 def _connect_through_every_flow(flows: Flows, cm, sf, member: str) -> str:
     client = flows.client
@@ -159,7 +155,7 @@ def _connect_through_every_flow(flows: Flows, cm, sf, member: str) -> str:
     refreshed = len(cm.app.oauth.tokens), len(sf.app.tokens.dump()["access"])
     assert refreshed[0] > issued[0] and refreshed[1] > issued[1], "no token was refreshed"
     # 5. Disconnect; Campaign Monitor by OAuth.
-    flows.post("/sync/settings/disconnect/", {"confirm": flows.confirm("DISCONNECT")})
+    flows.post("/sync/settings/disconnect/", {"confirm": ConfirmForm.DISCONNECT})
     flows.follow(client.get(flows.authorize("/sync/connect/campaign-monitor/oauth/")))
     flows.post("/sync/connect/campaign-monitor/clients/", {"clients": flows.all_clients()})
     # 6. Change Salesforce Sync User (OAuth as oneself).
