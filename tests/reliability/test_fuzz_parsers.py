@@ -37,7 +37,7 @@ from sync.clients.salesforce_http import SalesforceSession
 from sync.clients.salesforce_types import RecordError, RecordResult, SalesforceTokens
 from tests.reliability.strategies import bodies, fuzz_settings
 
-FUZZ = fuzz_settings(60)  # per client call: about 50 calls are fuzzed
+FUZZ = fuzz_settings(40)  # per client call: about 50 calls are fuzzed
 FUZZ_PURE = fuzz_settings(200)  # pure functions, no transport
 CM_ID = "0123456789abcdef0123456789abcdef"
 TAKE = 40  # items read from a paged iterator (a fuzzed "next page" could go on for ever)

@@ -32,8 +32,8 @@ from sandbox.sf.soql_ast import SoqlError
 from sandbox.sf.soql_parser import parse as parse_soql
 from tests.reliability.strategies import bodies, fuzz_settings, json_values
 
-FUZZ = fuzz_settings(25)  # per route: about 120 routes
-FUZZ_SOQL = fuzz_settings(300)
+FUZZ = fuzz_settings(15)  # per route: about 120 routes
+FUZZ_SOQL = fuzz_settings(200)
 
 CONFIG = {"seed": "demo", "subscribers": 30, "events": 150, "random_seed": 3}
 _GROUP = re.compile(r"\(\?P<(\w+)>\[\^/\]\+\?\)")
