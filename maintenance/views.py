@@ -59,7 +59,9 @@ def audit_log(request: HttpRequest) -> HttpResponse:
     entries = AuditEntry.objects.order_by("-created_at", "-pk")
     areas = AuditEntry.objects.order_by("area").values_list("area", flat=True).distinct()
     area = request.GET.get("area", "")
-    if area:
+    if "\x00" in area:  # no area holds a NUL, and PostgreSQL refuses one in a query
+        entries = entries.none()
+    elif area:
         entries = entries.filter(area=area)
     page = Paginator(entries, 50).get_page(request.GET.get("page"))
     return render(

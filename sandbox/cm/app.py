@@ -126,11 +126,16 @@ class CampaignMonitorApp(SandboxApp):
 
     @staticmethod
     def body(request: Request, fields: str = "request") -> Any:
-        """The JSON body with every object's keys matched case-insensitively."""
+        """The JSON object of the body (None when empty), every object's keys matched
+        case-insensitively. Every CM body is an object: anything else, like malformed JSON, is
+        CM's "Failed to deserialize" 400."""
         try:
-            return _case_insensitive(request.json())
+            value = request.json()
         except (ValueError, UnicodeDecodeError):
             raise malformed_body(fields) from None
+        if value is not None and not isinstance(value, dict):
+            raise malformed_body(fields)
+        return _case_insensitive(value)
 
     @property
     def public_url(self) -> str:

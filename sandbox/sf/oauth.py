@@ -137,7 +137,11 @@ class OAuth:
         return Response.redirect(redirect_uri + separator + urlencode(params))
 
     def oauth_revoke(self, request: Request) -> Response:
-        token = request.form().get("token") or request.query.get("token") or ""
+        try:
+            form = request.form()
+        except UnicodeDecodeError:
+            return self.oauth_error("invalid_request", "the body must be UTF-8 form data")
+        token = form.get("token") or request.query.get("token") or ""
         if not self.app.tokens.revoke(token):
             return self.oauth_error("unsupported_token_type", "this token type is not supported")
         self.app.save_meta()

@@ -330,11 +330,14 @@ class CampaignMonitorClient(CMTransport):
         response = self.send("POST", path, endpoint=endpoint, body=body)
         if response.status_code == 400:
             code, _ = cm_error_body(response)
-            if code == IMPORT_PARTIAL_FAILURE_CODE:
-                return ImportResult.from_response(response.json().get("ResultData") or {})
+            details = response.json().get("ResultData") if code is not None else None
+            # A partial failure whose details cannot be read is reported as the error it is.
+            if code == IMPORT_PARTIAL_FAILURE_CODE and isinstance(details, dict):
+                return ImportResult.from_response(details)
         if not response.ok:
             raise error_for_response(response, endpoint)
-        return ImportResult.from_response(decode_body(response, endpoint) or {})
+        body = decode_body(response, endpoint)
+        return ImportResult.from_response(body if isinstance(body, dict) else {})
 
     def unsubscribe(self, list_id: str, email: str) -> None:
         """Move an address to Unsubscribed (and the suppression list, per the list setting)."""

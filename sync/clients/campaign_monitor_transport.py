@@ -36,7 +36,7 @@ from requests.adapters import HTTPAdapter
 
 from lib.backoff import backoff_delay, parse_retry_after
 
-from .campaign_monitor_types import OAuthTokens
+from .campaign_monitor_types import OAuthTokens, whole_number
 from .counting import CallCounter
 from .errors import (
     ApiError,
@@ -337,11 +337,8 @@ class CMTransport:
                 endpoint=endpoint,
                 params={**params, "page": page, "pagesize": pagesize},
             )
-            if not isinstance(envelope, dict):
-                raise PermanentError("Paged response without a Results envelope", endpoint=endpoint)
-            results = envelope.get("Results") or []
+            results, pages = _page_of(envelope, endpoint)
             yield from results
-            pages = int(envelope.get("NumberOfPages") or 0)
             if not results or page >= pages:
                 return
             page += 1
@@ -413,13 +410,29 @@ def request_tokens(transport: CMTransport, form: Mapping[str, str]) -> OAuthToke
     if not response.ok:
         raise error_for_response(response, endpoint, retry_ambiguous=False)
     data = decode_body(response, endpoint)
-    if not isinstance(data, dict) or "access_token" not in data:
+    try:
+        if not isinstance(data, dict):
+            raise ValueError("not an object")
+        return OAuthTokens.from_response(data, obtained_at=datetime.now(UTC))
+    except ValueError:
         raise PermanentError(
             "OAuth token response had no access_token",
             status=response.status_code,
             endpoint=endpoint,
-        )
-    return OAuthTokens.from_response(data, obtained_at=datetime.now(UTC))
+        ) from None
+
+
+def _page_of(envelope: Any, endpoint: str) -> tuple[list[dict[str, Any]], int]:
+    """(records, number of pages) of one page; a malformed envelope is a PermanentError."""
+    if not isinstance(envelope, dict):
+        raise PermanentError("Paged response without a Results envelope", endpoint=endpoint)
+    results = envelope.get("Results") or []
+    pages = envelope.get("NumberOfPages") or 0
+    if not isinstance(results, list) or not all(isinstance(item, dict) for item in results):
+        raise PermanentError("Paged response whose Results are not records", endpoint=endpoint)
+    if isinstance(pages, bool) or not isinstance(pages, int):
+        raise PermanentError("Paged response without a page count", endpoint=endpoint)
+    return results, pages
 
 
 def system_ca_bundle() -> str | bool:
@@ -446,15 +459,19 @@ def cm_error_body(response: requests.Response) -> tuple[int | str | None, str]:
     if not isinstance(data, dict):
         return None, ""
     if "Code" in data:
-        code = data.get("Code")
-        try:
-            code = int(code)
-        except (TypeError, ValueError):
-            pass
-        return code, str(data.get("Message") or "")
+        return _error_code(data.get("Code")), str(data.get("Message") or "")
     if "error" in data:
         return str(data["error"]), str(data.get("error_description") or data["error"])
     return None, str(data.get("Message") or data.get("message") or "")
+
+
+def _error_code(value: Any) -> int | str | None:
+    """CM's ``Code`` as an int (also when sent as text); other text as it is; else no code
+    (a list or an object would not even compare with the codes cmsync knows)."""
+    number = whole_number(value)
+    if number is not None:
+        return number
+    return value if isinstance(value, str) else None
 
 
 def error_for_response(

@@ -46,11 +46,18 @@ class OAuthTokens:
 
     @classmethod
     def from_response(cls, data: Mapping[str, Any], obtained_at: datetime | None = None):
-        expires = data.get("expires_in")
+        """Tokens from the token endpoint's JSON; ValueError when it holds no access token.
+
+        A refresh token or lifetime of the wrong kind is read as absent rather than trusted.
+        """
+        access = data.get("access_token")
+        if not isinstance(access, str) or not access:
+            raise ValueError("no access_token in the token response")
+        refresh = data.get("refresh_token")
         return cls(
-            access_token=str(data["access_token"]),
-            refresh_token=str(data.get("refresh_token") or ""),
-            expires_in=int(expires) if expires is not None else None,
+            access_token=access,
+            refresh_token=refresh if isinstance(refresh, str) else "",
+            expires_in=whole_number(data.get("expires_in")),
             obtained_at=obtained_at,
         )
 
@@ -62,6 +69,16 @@ class ImportFailure:
     email: str
     code: int | None
     message: str
+
+    @classmethod
+    def from_item(cls, item: Any) -> ImportFailure:
+        if not isinstance(item, Mapping):
+            return cls(email="", code=None, message=str(item))
+        return cls(
+            email=str(item.get("EmailAddress") or ""),
+            code=whole_number(item.get("Code")),
+            message=str(item.get("Message") or ""),
+        )
 
 
 @dataclass
@@ -89,21 +106,36 @@ class ImportResult:
 
     @classmethod
     def from_response(cls, data: Mapping[str, Any]) -> ImportResult:
-        """Parse the 201 body, or the ``ResultData`` of a 210 partial failure."""
+        """Parse the 201 body, or the ``ResultData`` of a 210 partial failure.
+
+        Counters are informative only: one that is not a number reads as 0. A failure entry
+        that is not an object still counts as a failure (its text is the message), so a
+        refused address is never reported as imported.
+        """
+        duplicates = data.get("DuplicateEmailsInSubmission")
+        failures = data.get("FailureDetails")
         return cls(
-            total_unique_emails_submitted=int(data.get("TotalUniqueEmailsSubmitted") or 0),
-            total_existing_subscribers=int(data.get("TotalExistingSubscribers") or 0),
-            total_new_subscribers=int(data.get("TotalNewSubscribers") or 0),
-            duplicate_emails=list(data.get("DuplicateEmailsInSubmission") or []),
-            failures=[
-                ImportFailure(
-                    email=str(item.get("EmailAddress", "")),
-                    code=item.get("Code"),
-                    message=str(item.get("Message", "")),
-                )
-                for item in data.get("FailureDetails") or []
-            ],
+            total_unique_emails_submitted=whole_number(data.get("TotalUniqueEmailsSubmitted")) or 0,
+            total_existing_subscribers=whole_number(data.get("TotalExistingSubscribers")) or 0,
+            total_new_subscribers=whole_number(data.get("TotalNewSubscribers")) or 0,
+            duplicate_emails=[str(email) for email in _as_list(duplicates)],
+            failures=[ImportFailure.from_item(item) for item in _as_list(failures)],
         )
+
+
+def _as_list(value: Any) -> list[Any]:
+    return value if isinstance(value, list) else []
+
+
+def whole_number(value: Any) -> int | None:
+    """``value`` as an int when it is one (or a string of one), else None."""
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, int):
+        return value
+    if isinstance(value, str) and value.strip().lstrip("-").isdigit() and value.isascii():
+        return int(value)
+    return None
 
 
 def format_cm_date(value: date | datetime | str | None) -> str | None:

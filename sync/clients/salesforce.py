@@ -396,12 +396,21 @@ class SalesforceClient:
                 raise
             except Exception as exc:
                 raise self._mapped(exc, endpoint) from exc
+            if not isinstance(row, dict):
+                raise PermanentError(
+                    f"Unexpected row from Salesforce: {row!r:.100}", endpoint=endpoint
+                )
             yield strip_attributes(row)
 
     def query_count(self, soql: str) -> int:
         """The ``totalSize`` of a ``SELECT COUNT() FROM ...`` query."""
         answer = self._call("query", self._sf.query, soql)
-        return int(answer.get("totalSize") or 0)
+        total = answer.get("totalSize") if isinstance(answer, dict) else None
+        if isinstance(total, bool) or not isinstance(total, int):
+            raise PermanentError(
+                f"Unexpected answer from Salesforce: {answer!r:.300}", endpoint="query"
+            )
+        return total
 
     def get(
         self, sobject: str, record_id: str, fields: Iterable[str] | None = None
@@ -434,7 +443,14 @@ class SalesforceClient:
         """The object's list views (``id``, ``label``, ``soqlCompatible``, ...), first page."""
         path = f"sobjects/{quote(sobject)}/listviews"
         answer = self._restful("listviews.list", path, "GET") or {}
-        return list(answer.get("listviews") or [])
+        views = answer.get("listviews") if isinstance(answer, dict) else None
+        if views is None:
+            views = []
+        if not isinstance(views, list) or not all(isinstance(view, dict) for view in views):
+            raise PermanentError(
+                f"Unexpected answer from Salesforce: {answer!r:.300}", endpoint="listviews.list"
+            )
+        return views
 
     def describe_list_view(self, sobject: str, view_id: str) -> dict[str, Any]:
         """A list view's columns and the SOQL ``query`` behind it."""
@@ -456,12 +472,15 @@ class SalesforceClient:
         """All rows of a Tooling API query, without "attributes"."""
         answer = self._call("tooling.query", self._sf.toolingexecute, "query/", params={"q": soql})
         rows = [strip_attributes(row) for row in _records_of(answer, "tooling.query")]
-        while isinstance(answer, dict) and not answer.get("done", True):
+        while not answer.get("done", True):
+            next_url = answer.get("nextRecordsUrl")
+            if not isinstance(next_url, str) or not next_url:
+                raise PermanentError(
+                    "Salesforce said more rows follow but gave no nextRecordsUrl",
+                    endpoint="tooling.query",
+                )
             answer = self._call(
-                "tooling.query",
-                self._sf.query_more,
-                answer["nextRecordsUrl"],
-                identifier_is_url=True,
+                "tooling.query", self._sf.query_more, next_url, identifier_is_url=True
             )
             rows.extend(strip_attributes(row) for row in _records_of(answer, "tooling.query"))
         return rows
@@ -498,7 +517,8 @@ def strip_attributes(value: Any) -> Any:
 
 
 def _records_of(answer: Any, endpoint: str) -> list[dict[str, Any]]:
-    if not isinstance(answer, dict) or not isinstance(answer.get("records"), list):
+    records = answer.get("records") if isinstance(answer, dict) else None
+    if not isinstance(records, list) or not all(isinstance(row, dict) for row in records):
         raise PermanentError(
             f"Unexpected answer from Salesforce: {answer!r:.300}", endpoint=endpoint
         )
@@ -542,10 +562,17 @@ def _collection_results(
             f"for {len(keys)} records",
             endpoint=endpoint,
         )
+    if not all(isinstance(item, dict) for item in answer):
+        raise PermanentError(
+            f"Unexpected answer from Salesforce: {answer!r:.300}", endpoint=endpoint
+        )
     results = []
     for key, item in zip(keys, answer, strict=True):
-        success = bool(item.get("success"))
-        was_created = bool(item.get("created", created and success)) and success
-        errors = [RecordError.from_json(e) for e in item.get("errors") or []]
-        results.append(RecordResult(key, item.get("id"), success, was_created, errors))
+        success = item.get("success") is True
+        was_created = item.get("created", created and success) is True and success
+        errors = item.get("errors")
+        errors = [RecordError.from_json(e) for e in errors] if isinstance(errors, list) else []
+        sf_id = item.get("id")
+        sf_id = sf_id if isinstance(sf_id, str) and sf_id else None
+        results.append(RecordResult(key, sf_id, success, was_created, errors))
     return results

@@ -128,9 +128,12 @@ def _post_token(
             status=response.status_code,
             endpoint=endpoint,
         )
-    if response.status_code != 200 or not isinstance(body, dict) or "access_token" not in body:
+    access = body.get("access_token") if isinstance(body, dict) else None
+    if response.status_code != 200 or not isinstance(access, str) or not access:
         code = body.get("error") if isinstance(body, dict) else None
         detail = body.get("error_description") if isinstance(body, dict) else None
+        code = code if isinstance(code, str) else None
+        detail = detail if isinstance(detail, str) else None
         raise AuthError(
             f"Salesforce refused the {what}: {detail or 'no reason given'}",
             code=code or "invalid_response",

@@ -40,13 +40,18 @@ def first_error(content: Any) -> tuple[str | None, str]:
     if isinstance(content, list) and content and isinstance(content[0], dict):
         item = content[0]
         code = item.get("errorCode") or item.get("statusCode")
-        return code, str(item.get("message") or "")
+        return _code(code), str(item.get("message") or "")
     if isinstance(content, dict):
         code = content.get("errorCode") or content.get("error")
-        return code, str(content.get("message") or content.get("error_description") or "")
+        return _code(code), str(content.get("message") or content.get("error_description") or "")
     if isinstance(content, bytes):
         content = content.decode("utf-8", "replace")
     return None, str(content or "")[:500]
+
+
+def _code(value: Any) -> str | None:
+    """An error code is a word; anything else in its place (a list, a number) is no code."""
+    return value if isinstance(value, str) and value else None
 
 
 def map_salesforce_error(exc: BaseException, endpoint: str) -> ApiError:

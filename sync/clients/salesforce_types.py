@@ -19,12 +19,16 @@ class RecordError:
     fields: list[str] = field(default_factory=list)
 
     @classmethod
-    def from_json(cls, item: dict[str, Any]) -> RecordError:
+    def from_json(cls, item: Any) -> RecordError:
+        """One entry of a result's ``errors``; an entry that is not an object is its message."""
+        if not isinstance(item, dict):
+            return cls(code="UNKNOWN_ERROR", message=str(item))
         code = item.get("statusCode") or item.get("errorCode") or "UNKNOWN_ERROR"
+        fields = item.get("fields")
         return cls(
             code=str(code),
             message=str(item.get("message") or ""),
-            fields=list(item.get("fields") or []),
+            fields=[str(name) for name in fields] if isinstance(fields, list) else [],
         )
 
 
@@ -92,15 +96,24 @@ class SalesforceTokens:
     def from_token_response(
         cls, data: dict[str, Any], refresh_token: str | None = None
     ) -> SalesforceTokens:
-        """Build tokens from a ``/services/oauth2/token`` answer.
+        """Build tokens from a ``/services/oauth2/token`` answer (ValueError without a token).
 
         A refresh grant usually answers without a new refresh token (no rotation), so the one the
         caller already holds is carried over.
         """
+        access = data.get("access_token")
+        if not isinstance(access, str) or not access:
+            raise ValueError("no access_token in the token response")
+        refresh = data.get("refresh_token")
         return cls(
-            access_token=str(data["access_token"]),
-            instance_url=str(data.get("instance_url") or "").rstrip("/"),
-            refresh_token=data.get("refresh_token") or refresh_token,
-            id_url=str(data.get("id") or ""),
-            issued_at=str(data.get("issued_at") or ""),
+            access_token=access,
+            instance_url=_text(data.get("instance_url")).rstrip("/"),
+            refresh_token=refresh if isinstance(refresh, str) and refresh else refresh_token,
+            id_url=_text(data.get("id")),
+            issued_at=_text(data.get("issued_at")),
         )
+
+
+def _text(value: Any) -> str:
+    """A string field of an answer; anything else (a number, a list, null) reads as empty."""
+    return value if isinstance(value, str) else ""

@@ -95,16 +95,22 @@ def job_finished(job: ImportJob) -> None:
 
 
 def set_active(mapping: StandingMapping, active: bool, user) -> None:
-    if mapping.active == active:
-        return
-    record_changes(
-        user=user,
-        area=AUDIT_AREA,
-        changes={str(mapping): (_state(mapping.active), _state(active))},
-    )
+    """Pause or resume (audited). The row is locked from the check to the write, so of many
+    concurrent clicks one changes it and writes the audit entry; the others find it done."""
+    with transaction.atomic():
+        locked = StandingMapping.objects.select_for_update().filter(pk=mapping.pk).first()
+        if locked is None or locked.active == active:
+            return
+        record_changes(
+            user=user,
+            area=AUDIT_AREA,
+            changes={str(locked): (_state(locked.active), _state(active))},
+        )
+        locked.active = active
+        locked.paused_reason = ""  # a person's choice replaces the reason cmsync paused it for
+        locked.save(update_fields=["active", "paused_reason"])
     mapping.active = active
-    mapping.paused_reason = ""  # a person's choice replaces the reason cmsync paused it for
-    mapping.save(update_fields=["active", "paused_reason"])
+    mapping.paused_reason = ""
 
 
 def pause_all(connection: Connection, reason: str) -> list[StandingMapping]:
@@ -118,10 +124,15 @@ def pause_all(connection: Connection, reason: str) -> list[StandingMapping]:
 
 
 def delete(mapping: StandingMapping, user) -> None:
-    record_changes(
-        user=user, area=AUDIT_AREA, changes={str(mapping): (_state(mapping.active), "deleted")}
-    )
-    mapping.delete()
+    """Delete (audited) under the same lock: a second concurrent delete finds nothing to do."""
+    with transaction.atomic():
+        locked = StandingMapping.objects.select_for_update().filter(pk=mapping.pk).first()
+        if locked is None:
+            return
+        record_changes(
+            user=user, area=AUDIT_AREA, changes={str(locked): (_state(locked.active), "deleted")}
+        )
+        locked.delete()
 
 
 def _state(active: bool) -> str:
