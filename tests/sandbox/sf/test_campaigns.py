@@ -648,3 +648,71 @@ def test_statuses_can_be_written_with_bulk_and_keep_the_same_rules(org):
             ("Opened", 3),
             ("Clicked", 4),
         ]
+
+
+# --- composite and persistence -----------------------------------------------------------------
+
+
+def _composite(sf, all_or_none, *subrequests):
+    body = {"allOrNone": all_or_none, "compositeRequest": list(subrequests)}
+    return sf.restful("composite", method="POST", json=body)["compositeResponse"]
+
+
+def _post(reference, sobject, body):
+    url = f"/services/data/v59.0/sobjects/{sobject}"
+    return {"method": "POST", "url": url, "referenceId": reference, "body": body}
+
+
+def test_composite_builds_a_campaign_with_its_own_status_and_rolls_all_of_it_back(client, sf):
+    (contact_id,) = _people(client, "Contact", 1)
+    campaign = {"Name": "Webinar", "Type": "Webinar"}
+    status = {"CampaignId": "@{camp.id}", "Label": "Attended", "HasResponded": True}
+    member = {"CampaignId": "@{camp.id}", "ContactId": contact_id, "Status": "Attended"}
+    steps = [
+        _post("camp", "Campaign", campaign),
+        _post("attended", "CampaignMemberStatus", status),
+        _post("member", "CampaignMember", member),
+    ]
+    twice = _post("again", "CampaignMember", {"CampaignId": "@{camp.id}", "ContactId": contact_id})
+
+    failed = _composite(sf, True, *steps, twice)
+
+    assert [a["httpStatusCode"] for a in failed] == [400, 400, 400, 400]
+    assert failed[3]["body"][0]["errorCode"] == "DUPLICATE_VALUE"
+    for sobject in ("Campaign", "CampaignMemberStatus", "CampaignMember"):
+        assert client.query_count(f"SELECT COUNT() FROM {sobject}") == 0, sobject
+
+    done = _composite(sf, True, *steps)
+
+    campaign_id = done[0]["body"]["id"]
+    saved = client.get("CampaignMember", done[2]["body"]["id"])
+    assert (saved["Status"], saved["HasResponded"]) == ("Attended", True)
+    assert _stats(client, campaign_id)["NumberOfResponses"] == 1
+    assert [s["Label"] for s in _statuses(client, campaign_id)] == ["Sent", "Responded", "Attended"]
+
+
+def test_campaign_records_and_learned_status_labels_survive_a_restart(make_sf_sandbox, tmp_path):
+    state = tmp_path / "persisted"
+    first = make_sf_sandbox(seed="empty", persist=True, state_dir=state)
+    with _client(first) as client:
+        campaign_id = _campaign(client)
+        first.salesforce().CampaignMemberStatus.create(
+            {"CampaignId": campaign_id, "Label": "Registered"}
+        )
+        (contact_id,) = _people(client, "Contact", 1)
+        rows = [{"CampaignId": campaign_id, "ContactId": contact_id, "Status": "Registered"}]
+        _ok(client.create("CampaignMember", rows))
+    first.stop()
+
+    second = make_sf_sandbox(seed="empty", persist=True, state_dir=state)
+
+    with _client(second) as client:
+        assert _stats(client, campaign_id)["NumberOfContacts"] == 1
+        status = next(
+            f for f in client.describe("CampaignMember")["fields"] if f["name"] == "Status"
+        )
+        assert "Registered" in [v["value"] for v in status["picklistValues"]]
+        (duplicate,) = client.create(
+            "CampaignMember", [{"CampaignId": campaign_id, "ContactId": contact_id}]
+        )
+        assert _codes(duplicate) == ["DUPLICATE_VALUE"]
