@@ -716,3 +716,39 @@ def test_campaign_records_and_learned_status_labels_survive_a_restart(make_sf_sa
             "CampaignMember", [{"CampaignId": campaign_id, "ContactId": contact_id}]
         )
         assert _codes(duplicate) == ["DUPLICATE_VALUE"]
+
+
+@pytest.mark.parametrize("how", ["rest", "collections", "bulk"])
+def test_campaigns_upserted_by_an_external_id_follow_the_same_rules(org, sf, how):
+    sf.toolingexecute(
+        "sobjects/CustomField",
+        method="POST",
+        data={
+            "FullName": "Campaign.CM_Key__c",
+            "Metadata": {"label": "CM Key", "type": "Text", "length": 80, "externalId": True},
+        },
+    )
+
+    def upsert(client, row):
+        if how == "rest":
+            key = row.pop("CM_Key__c")
+            try:
+                sf.Campaign.upsert(f"CM_Key__c/{key}", row)
+            except SalesforceMalformedRequest as refused:
+                return refused.content[0]["errorCode"]
+            return None
+        write = client.upsert_bulk if how == "bulk" else client.upsert_collections
+        (result,) = write("Campaign", "CM_Key__c", [row])
+        return None if result.success else _codes(result)[0]
+
+    with _client(org) as client:
+        assert upsert(client, {"CM_Key__c": "cm-1", "Name": "Issue 1", "NumberSent": 40}) is None
+        assert upsert(client, {"CM_Key__c": "cm-1", "Name": "Issue 1", "NumberSent": 42}) is None
+        refused = upsert(client, {"CM_Key__c": "cm-1", "NumberOfResponses": 3})
+
+        (campaign,) = client.query_iter(
+            "SELECT Id, NumberSent, NumberOfResponses FROM Campaign WHERE CM_Key__c = 'cm-1'"
+        )
+        assert (campaign["NumberSent"], campaign["NumberOfResponses"]) == (42, 0)
+        assert [s["Label"] for s in _statuses(client, campaign["Id"])] == ["Sent", "Responded"]
+        assert refused == "INVALID_FIELD_FOR_INSERT_UPDATE"
