@@ -68,7 +68,7 @@ def create_campaign(app: CampaignMonitorApp, request: Request) -> Response:
         raise bad_request(313, "Invalid ListID's")
     if segment_ids:
         raise bad_request(314, "Invalid Segments")
-    tags = [str(tag).strip() for tag in (body.get("Tags") or []) if str(tag).strip()]
+    tags = campaign_tags(body.get("Tags"))
     campaign = app.state.add_campaign(
         client,
         name=text["Name"],
@@ -83,6 +83,17 @@ def create_campaign(app: CampaignMonitorApp, request: Request) -> Response:
         created_minute=app.clock.now_minute(),
     )
     return Response.json(campaign.campaign_id, status=201)
+
+
+def campaign_tags(raw: Any) -> list[str]:
+    """A campaign's ``Tags``: trimmed, blanks dropped, each tag once (the first spelling wins;
+    tags compare case-insensitively, as the ``tags`` filter of the sent list does)."""
+    tags: dict[str, str] = {}
+    for tag in raw if isinstance(raw, list) else []:
+        text = str(tag).strip()
+        if text:
+            tags.setdefault(text.lower(), text)
+    return list(tags.values())
 
 
 def send_campaign(app: CampaignMonitorApp, request: Request) -> Response:

@@ -200,14 +200,18 @@ def draft_campaigns(app: CampaignMonitorApp, request: Request) -> Response:
 
 
 def client_tags(app: CampaignMonitorApp, request: Request) -> Response:
+    """``[{Name, NumberOfCampaigns}]``: every tag on the client's campaigns (sent, scheduled and
+    drafts), counted once per campaign, tags compared case-insensitively (the first spelling
+    names it), ordered by name."""
     client = _client(app, request)
+    names: dict[str, str] = {}
     counts: dict[str, int] = {}
     for campaign_id in client.campaign_ids:
-        for tag in app.state.campaigns[campaign_id].tags:
-            counts[tag] = counts.get(tag, 0) + 1
-    return Response.json(
-        [{"Name": name, "NumberOfCampaigns": count} for name, count in sorted(counts.items())]
-    )
+        for key, tag in {t.lower(): t for t in app.state.campaigns[campaign_id].tags}.items():
+            names.setdefault(key, tag)
+            counts[key] = counts.get(key, 0) + 1
+    ordered = sorted(counts, key=lambda key: (key, names[key]))
+    return Response.json([{"Name": names[k], "NumberOfCampaigns": counts[k]} for k in ordered])
 
 
 def suppression_list(app: CampaignMonitorApp, request: Request) -> Response:

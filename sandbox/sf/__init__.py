@@ -39,6 +39,13 @@ UNKNOWN_EXCEPTION, ``429`` → HTTP 429 with ``Retry-After`` and errorCode REQUE
 limit is the 403), ``reject`` → that record fails with FIELD_CUSTOM_VALIDATION_EXCEPTION
 "cmsync sandbox validation rule".
 
+Campaign, CampaignMember and CampaignMemberStatus keep Salesforce's rules on every write path
+(``sandbox.sf.campaigns``): default statuses "Sent"/"Responded", one member per campaign and
+person (DUPLICATE_VALUE), Status one of the campaign's labels
+(INVALID_OR_NULL_FOR_RESTRICTED_PICKLIST), HasResponded from the status, labels and sort orders
+unique per campaign, one default and one responded status, statuses in use or the default not
+deletable (DELETE_FAILED), read-only statistics and Hierarchy totals, delete cascades.
+
 Sandbox endpoints besides the harness's stats/faults: ``POST /__sandbox__/expire-tokens``,
 ``POST /__sandbox__/issue-token``, ``GET|PUT /__sandbox__/api-usage`` ({"used", "max"}),
 ``POST /__sandbox__/convert-lead`` ({"leadId", "contactId"?, "accountId"?, "convertedStatus"?}:

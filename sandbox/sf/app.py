@@ -18,6 +18,7 @@ from sandbox.core.http import Request, Response, Router, SandboxApp
 
 from . import analytics, bulk, bulk_query, composite, oauth, seed, tooling
 from .auth import TokenStore
+from .errors import SfError
 from .ids import normalize_id
 from .persist import Persistence
 from .query import (
@@ -30,7 +31,7 @@ from .query import (
     with_hidden_id,
 )
 from .schema import ObjectDef, Schema, describe_layout
-from .store import SfError, Store, parse_datetime, sf_datetime
+from .store import Store, parse_datetime, sf_datetime
 
 VERSION_PATTERN = re.compile(r"^v(\d{2,3}\.\d)$", re.IGNORECASE)
 DATA = "/services/data/{version}"

@@ -22,9 +22,10 @@ from urllib.parse import unquote
 
 from sandbox.core.http import Request, Response
 
+from .errors import SfError
 from .ids import normalize_id
 from .schema import FieldDef, ObjectDef
-from .store import SfError, sf_datetime
+from .store import sf_datetime
 
 if TYPE_CHECKING:
     from .app import SalesforceApp

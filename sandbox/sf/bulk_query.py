@@ -17,9 +17,9 @@ from urllib.parse import unquote
 from sandbox.core.http import Request, Response
 
 from .bulk import DELIMITERS, LINE_ENDINGS
+from .errors import SfError
 from .ids import normalize_id
 from .query import parse_soql
-from .store import SfError
 
 if TYPE_CHECKING:
     from .app import SalesforceApp

@@ -15,8 +15,8 @@ from urllib.parse import parse_qsl, unquote, urlsplit
 
 from sandbox.core.http import CaseInsensitiveDict, Request, Response
 
+from .errors import SfError
 from .ids import normalize_id
-from .store import SfError
 
 if TYPE_CHECKING:
     from .app import SalesforceApp

@@ -13,9 +13,9 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from .errors import SfError
 from .ids import checksum
 from .schema import ObjectDef, Schema
-from .store import SfError
 
 DEFAULT_BATCH = 2000
 MIN_BATCH = 200

@@ -305,6 +305,69 @@ LEAD_STATUSES = [
     "Closed - Converted",
     "Closed - Not Converted",
 ]
+# Campaign picklists as a new org has them: Type and Status are standard, unrestricted picklists
+# (the API stores any value); Status defaults to "Planned".
+CAMPAIGN_TYPES = [
+    "Conference",
+    "Webinar",
+    "Trade Show",
+    "Public Relations",
+    "Partners",
+    "Referral Program",
+    "Advertisement",
+    "Banner Ads",
+    "Direct Mail",
+    "Email",
+    "Telemarketing",
+    "Other",
+]
+CAMPAIGN_STATUSES = ["Planned", "In Progress", "Completed", "Aborted"]
+# Campaign statistics Salesforce calculates (read-only through the API): members and responses
+# come from CampaignMember rows (sandbox.sf.campaigns keeps them); the sandbox org has no
+# Opportunity object, so the opportunity figures stay 0.
+CAMPAIGN_COUNTS = {
+    "NumberOfContacts": "Contacts in Campaign",
+    "NumberOfLeads": "Leads in Campaign",
+    "NumberOfConvertedLeads": "Converted Leads in Campaign",
+    "NumberOfResponses": "Responses in Campaign",
+    "NumberOfOpportunities": "Opportunities in Campaign",
+    "NumberOfWonOpportunities": "Won Opportunities in Campaign",
+}
+CAMPAIGN_AMOUNTS = {
+    "AmountAllOpportunities": "Value Opportunities in Campaign",
+    "AmountWonOpportunities": "Value Won Opportunities in Campaign",
+}
+# Hierarchy totals: the campaign's own figure plus those of every campaign below it (ParentId).
+CAMPAIGN_HIERARCHY = {
+    "HierarchyNumberSent": "NumberSent",
+    "HierarchyNumberOfContacts": "NumberOfContacts",
+    "HierarchyNumberOfLeads": "NumberOfLeads",
+    "HierarchyNumberOfConvertedLeads": "NumberOfConvertedLeads",
+    "HierarchyNumberOfResponses": "NumberOfResponses",
+    "HierarchyNumberOfOpportunities": "NumberOfOpportunities",
+    "HierarchyNumberOfWonOpportunities": "NumberOfWonOpportunities",
+    "HierarchyExpectedRevenue": "ExpectedRevenue",
+    "HierarchyBudgetedCost": "BudgetedCost",
+    "HierarchyActualCost": "ActualCost",
+    "HierarchyAmountAllOpportunities": "AmountAllOpportunities",
+    "HierarchyAmountWonOpportunities": "AmountWonOpportunities",
+}
+CAMPAIGN_HIERARCHY_FIELDS = {
+    "HierarchyNumberSent": ("double", "Total Num Sent in Hierarchy"),
+    "HierarchyNumberOfContacts": ("int", "Total Contacts in Hierarchy"),
+    "HierarchyNumberOfLeads": ("int", "Total Leads in Hierarchy"),
+    "HierarchyNumberOfConvertedLeads": ("int", "Total Converted Leads in Hierarchy"),
+    "HierarchyNumberOfResponses": ("int", "Total Responses in Hierarchy"),
+    "HierarchyNumberOfOpportunities": ("int", "Total Opportunities in Hierarchy"),
+    "HierarchyNumberOfWonOpportunities": ("int", "Total Won Opportunities in Hierarchy"),
+    "HierarchyExpectedRevenue": ("currency", "Total Expected Revenue in Hierarchy"),
+    "HierarchyBudgetedCost": ("currency", "Total Budgeted Cost in Hierarchy"),
+    "HierarchyActualCost": ("currency", "Total Actual Cost in Hierarchy"),
+    "HierarchyAmountAllOpportunities": ("currency", "Total Value Opportunities in Hierarchy"),
+    "HierarchyAmountWonOpportunities": ("currency", "Total Value Won Opportunities in Hierarchy"),
+}
+# The CampaignMember.Status picklist of a new org; labels of new member statuses join it.
+MEMBER_STATUSES = ["Sent", "Responded"]
 TIME_ZONES = ["America/Los_Angeles", "America/New_York", "Europe/London", "Europe/Paris", "GMT"]
 LOCALES = ["en_US", "en_GB", "fr_FR", "de_DE"]
 
@@ -400,25 +463,39 @@ def standard_objects() -> list[ObjectDef]:
     ]
     campaign = [
         _s("Name", 80, nillable=False, name_field=True),
-        _ref("ParentId", "Campaign", "Parent"),
-        _pick("Type", ["Email", "Webinar", "Conference", "Advertisement", "Other"]),
-        _pick("Status", ["Planned", "In Progress", "Completed", "Aborted"]),
+        _ref("ParentId", "Campaign", "Parent", label="Parent Campaign ID"),
+        _pick("Type", CAMPAIGN_TYPES),
+        _pick("Status", CAMPAIGN_STATUSES, default="Planned"),
         FieldDef("StartDate", "date"),
         FieldDef("EndDate", "date"),
         _bool("IsActive", label="Active"),
-        FieldDef("ExpectedRevenue", "currency", precision=18),
-        FieldDef("BudgetedCost", "currency", precision=18),
-        FieldDef("ActualCost", "currency", precision=18),
+        FieldDef("ExpectedRevenue", "currency", label="Expected Revenue in Campaign", precision=18),
+        FieldDef("BudgetedCost", "currency", label="Budgeted Cost in Campaign", precision=18),
+        FieldDef("ActualCost", "currency", label="Actual Cost in Campaign", precision=18),
+        FieldDef(
+            "ExpectedResponse", "percent", label="Expected Response (%)", precision=10, scale=2
+        ),
+        FieldDef("NumberSent", "double", label="Num Sent in Campaign", precision=18),
         FieldDef("Description", "textarea", length=32000),
-        FieldDef("NumberOfContacts", "int", label="Contacts in Campaign", **_RO),
-        FieldDef("NumberOfLeads", "int", label="Leads in Campaign", **_RO),
-        FieldDef("NumberOfResponses", "int", label="Responses in Campaign", **_RO),
+        FieldDef("LastActivityDate", "date", label="Last Activity", **_RO),
+        *(
+            FieldDef(name, "int", label=label, precision=9, **_RO)
+            for name, label in CAMPAIGN_COUNTS.items()
+        ),
+        *(
+            FieldDef(name, "currency", label=label, precision=18, **_RO)
+            for name, label in CAMPAIGN_AMOUNTS.items()
+        ),
+        *(
+            FieldDef(name, kind, label=label, precision=18, **_RO)
+            for name, (kind, label) in CAMPAIGN_HIERARCHY_FIELDS.items()
+        ),
     ]
     member = [
         _ref("CampaignId", "Campaign", "Campaign", nillable=False, **_CREATE_ONLY),
         _ref("ContactId", "Contact", "Contact", **_CREATE_ONLY),
         _ref("LeadId", "Lead", "Lead", **_CREATE_ONLY),
-        _pick("Status", [], length=40),
+        _pick("Status", list(MEMBER_STATUSES), length=40),
         _bool("HasResponded", label="Responded", **_RO),
         FieldDef("FirstRespondedDate", "date", **_RO),
         _ref("LeadOrContactId", "Contact", "LeadOrContact", **_RO),
@@ -438,8 +515,8 @@ def standard_objects() -> list[ObjectDef]:
     ]
     member_status = [
         _ref("CampaignId", "Campaign", "Campaign", nillable=False, **_CREATE_ONLY),
-        _s("Label", 765, nillable=False, name_field=True),
-        _bool("IsDefault", label="Default"),
+        _s("Label", 765, nillable=False, name_field=True, label="Member Status"),
+        _bool("IsDefault", label="Is Default"),
         _bool("HasResponded", label="Responded"),
         FieldDef("SortOrder", "int", precision=9),
     ]

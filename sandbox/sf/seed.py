@@ -5,9 +5,10 @@
 assignments, accounts, and ``config.subscribers`` contacts and leads from
 :func:`sandbox.sf.people.demo_people`: about 40% / 15% of them hold the addresses of Campaign
 Monitor demo subscribers of the same config, a few of those Contacts twice (the older copy last
-modified 30-400 days ago, as real orgs have duplicates); campaigns with members, reports and list
-views. Everything is drawn from ``random.Random(config.random_seed)`` so a seed is reproducible
-(only dates move with the clock).
+modified 30-400 days ago, as real orgs have duplicates); email campaigns under a parent campaign,
+with members, a webinar with its own member statuses and a sent newsletter with NumberSent;
+reports and list views. Everything is drawn from ``random.Random(config.random_seed)`` so a seed
+is reproducible (only dates move with the clock).
 """
 
 from __future__ import annotations
@@ -180,38 +181,79 @@ def seed_demo(app: SalesforceApp, config: SandboxConfig, profile_id: str) -> Non
             contacts.append(_backdate(app, "Contact", older, rng.randint(30, 400)))
         contacts.append(store.create(objects["Contact"], values))
 
+    _seed_campaigns(app, rng, contacts, leads)
+    _seed_reports_and_views(app)
+
+
+# The demo's Salesforce campaigns: (name, Status, days from today to StartDate, member statuses
+# beyond the default "Sent" / "Responded" as (Label, IsDefault, HasResponded), or none).
+DEMO_CAMPAIGNS = [
+    ("Spring Newsletter", "Completed", -120, ()),
+    (
+        "Summer Webinar",
+        "In Progress",
+        -20,
+        (("Registered", True, False), ("Attended", False, True)),
+    ),
+    ("Autumn Product Launch", "Planned", 40, ()),
+]
+
+
+def _seed_campaigns(
+    app: SalesforceApp, rng: random.Random, contacts: list[dict], leads: list[dict]
+) -> None:
+    """Three email campaigns under a parent; the first two have members (15 contacts and 5 leads
+    each), the webinar its own member statuses; a sent campaign carries NumberSent."""
+    store, objects = app.store, app.schema.objects
+    today = store.now().date()
+    parent = store.create(
+        objects["Campaign"], {"Name": "Email Marketing", "Type": "Email", "IsActive": True}
+    )
     campaigns = []
-    for name, status in [
-        ("Spring Newsletter", "Completed"),
-        ("Summer Webinar", "In Progress"),
-        ("Autumn Product Launch", "Planned"),
-    ]:
-        campaigns.append(
+    for name, status, start, statuses in DEMO_CAMPAIGNS:
+        values = {
+            "Name": name,
+            "Status": status,
+            "Type": "Email",
+            "IsActive": status != "Completed",
+            "ParentId": parent["Id"],
+            "StartDate": (today + dt.timedelta(days=start)).isoformat(),
+            "EndDate": (today + dt.timedelta(days=start + 30)).isoformat(),
+        }
+        campaign = store.create(objects["Campaign"], values)
+        for order, (label, default, responded) in enumerate(statuses, start=3):
             store.create(
-                objects["Campaign"],
+                objects["CampaignMemberStatus"],
                 {
-                    "Name": name,
-                    "Status": status,
-                    "Type": "Email",
-                    "IsActive": status != "Completed",
+                    "CampaignId": campaign["Id"],
+                    "Label": label,
+                    "IsDefault": default,
+                    "HasResponded": responded,
+                    "SortOrder": order,
                 },
             )
-        )
-    for campaign in campaigns[:2]:
-        for contact in rng.sample(contacts, min(len(contacts), 15)):
+        campaigns.append((campaign, [label for label, _d, _r in statuses]))
+    for campaign, labels in campaigns[:2]:
+        # The webinar's people registered or attended; the newsletter's were sent or responded.
+        choices = labels or ["Sent", "Responded"]
+        members = rng.sample(contacts, min(len(contacts), 15))
+        for contact in members:
             store.create(
                 objects["CampaignMember"],
                 {
                     "CampaignId": campaign["Id"],
                     "ContactId": contact["Id"],
-                    "Status": rng.choice(["Sent", "Responded"]),
+                    "Status": rng.choice(choices),
                 },
             )
         for lead in rng.sample(leads, min(len(leads), 5)):
             store.create(
                 objects["CampaignMember"], {"CampaignId": campaign["Id"], "LeadId": lead["Id"]}
             )
-    _seed_reports_and_views(app)
+    newsletter = campaigns[0][0]
+    member_campaign = objects["CampaignMember"].fields["CampaignId"]
+    sent = len(store.find_by("CampaignMember", member_campaign, newsletter["Id"]))
+    store.update(objects["Campaign"], newsletter["Id"], {"NumberSent": float(sent)})
 
 
 def _backdate(

@@ -1,6 +1,7 @@
 """The sandbox org's records: validation with Salesforce's error codes, unique and external-id
-indexes, the object-specific rules (campaign members, permission set assignments, ...),
-savepoints for all-or-none writes, and write-through to the optional SQLite file.
+indexes, the object-specific rules (permission sets here; Campaign, CampaignMember and
+CampaignMemberStatus in ``sandbox.sf.campaigns``, called from every write), savepoints for
+all-or-none writes, and write-through to the optional SQLite file.
 
 Records are plain dicts keyed by canonical field names holding JSON values (dates and datetimes
 are Salesforce-formatted strings: ``2024-05-01`` and ``2024-05-01T10:00:00.000+0000``). Every
@@ -19,6 +20,8 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
+from .campaigns import CampaignRules
+from .errors import SfError
 from .ids import IdGenerator, normalize_id
 from .schema import SYSTEM_FIELDS, FieldDef, ObjectDef, Schema
 
@@ -27,6 +30,7 @@ DATE_PATTERN = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 
 # Reference fields indexed so cascades and lookups by parent stay cheap.
 PARENT_INDEXED = {
+    ("Campaign", "ParentId"),
     ("Contact", "AccountId"),
     ("CampaignMember", "CampaignId"),
     ("CampaignMember", "ContactId"),
@@ -40,7 +44,16 @@ PARENT_INDEXED = {
 COMPOSITE_UNIQUE = [
     ("CampaignMember", ("CampaignId", "ContactId"), "Already a campaign member."),
     ("CampaignMember", ("CampaignId", "LeadId"), "Already a campaign member."),
-    ("CampaignMemberStatus", ("CampaignId", "Label"), "duplicate value found: Label"),
+    (
+        "CampaignMemberStatus",
+        ("CampaignId", "Label"),
+        "duplicate value found: Label duplicates value on record with id: {other}",
+    ),
+    (
+        "CampaignMemberStatus",
+        ("CampaignId", "SortOrder"),
+        "duplicate value found: SortOrder duplicates value on record with id: {other}",
+    ),
     ("ObjectPermissions", ("ParentId", "SobjectType"), "duplicate value found: SobjectType"),
     ("FieldPermissions", ("ParentId", "Field"), "duplicate value found: Field"),
     (
@@ -51,7 +64,8 @@ COMPOSITE_UNIQUE = [
     ),
 ]
 
-# Children deleted with their parent, as Salesforce does.
+# Children deleted with their parent, as Salesforce does (the children's own delete rules do not
+# apply: a campaign's default member status goes with the campaign).
 CASCADES = {
     "Account": [("Contact", "AccountId")],
     "Campaign": [("CampaignMember", "CampaignId"), ("CampaignMemberStatus", "CampaignId")],
@@ -59,42 +73,6 @@ CASCADES = {
     "Lead": [("CampaignMember", "LeadId")],
     "PermissionSet": [("PermissionSetAssignment", "PermissionSetId")],
 }
-
-
-class SfError(Exception):
-    """A Salesforce error: ``errorCode``/``statusCode``, message, fields and the HTTP status.
-
-    ``request_level`` errors (malformed JSON values, unknown fields) fail a whole collections
-    request with HTTP 400, as Salesforce's deserialiser does, instead of a single item.
-    """
-
-    def __init__(
-        self,
-        code: str,
-        message: str,
-        fields: list[str] | tuple[str, ...] = (),
-        status: int = 400,
-        request_level: bool = False,
-    ) -> None:
-        super().__init__(message)
-        self.code = code
-        self.message = message
-        self.fields = list(fields)
-        self.status = status
-        self.request_level = request_level
-
-    def rest(self) -> dict[str, Any]:
-        body: dict[str, Any] = {"message": self.message, "errorCode": self.code}
-        if self.fields:
-            body["fields"] = self.fields
-        return body
-
-    def item(self) -> dict[str, Any]:
-        return {"statusCode": self.code, "message": self.message, "fields": self.fields}
-
-    def bulk(self) -> str:
-        """The ``sf__Error`` text of a Bulk API 2.0 failed row: ``CODE:message:fields --``."""
-        return f"{self.code}:{self.message}:{','.join(self.fields)} --"
 
 
 def sf_datetime(moment: dt.datetime) -> str:
@@ -187,6 +165,7 @@ class Store:
         self._plans: dict[str, tuple[int, ObjectPlan]] = {}
         self._stamp_second = -1
         self._stamp_prefix = ""
+        self.campaigns = CampaignRules(self)
 
     def plan(self, definition: ObjectDef) -> ObjectPlan:
         cached = self._plans.get(definition.name)
@@ -284,6 +263,7 @@ class Store:
         table = self.table(definition.name)
         table[full["Id"]] = full
         self._index(definition.name, full)
+        self.campaigns.loaded(definition.name, full)
 
     # Indexes ---------------------------------------------------------------------------------
     def _indexed_fields(self, definition: ObjectDef) -> list[FieldDef]:
@@ -561,7 +541,8 @@ class Store:
                 continue
             others = self._composite.get((definition.name, fields), {}).get(key, set())
             if others and (len(others) > 1 or record_id not in others):
-                raise SfError("DUPLICATE_VALUE", message.format(**record))
+                other = min(i for i in others if i != record_id)
+                raise SfError("DUPLICATE_VALUE", message.format(**record, other=other))
 
     def _template(self, definition: ObjectDef) -> dict[str, Any]:
         return dict(self.plan(definition).template)
@@ -674,7 +655,10 @@ class Store:
         values[field_def.name] = value
         return self.create(definition, values), True
 
-    def delete(self, definition: ObjectDef, record_id: str, hard: bool = False) -> None:
+    def delete(
+        self, definition: ObjectDef, record_id: str, hard: bool = False, cascaded: bool = False
+    ) -> None:
+        """Delete a record and its cascade children; ``cascaded`` is the cascade's own call."""
         current = self.get(definition.name, record_id, include_deleted=True)
         if current is None:
             raise SfError("NOT_FOUND", "The requested resource does not exist", status=404)
@@ -685,11 +669,11 @@ class Store:
                 "INSUFFICIENT_ACCESS_OR_READONLY", "insufficient access rights on object id"
             )
         with self.atomic():
-            self._before_delete(definition, current)
+            self.campaigns.before_delete(definition, current, cascaded)
             for child, fk in CASCADES.get(definition.name, []):
                 child_def = self.schema.objects[child]
                 for child_id in self.find_by(child, child_def.fields[fk], record_id):
-                    self.delete(child_def, child_id, hard=hard)
+                    self.delete(child_def, child_id, hard=hard, cascaded=True)
             if hard:
                 self._remove(definition.name, record_id)
             else:
@@ -697,7 +681,7 @@ class Store:
                 stamp = self.stamp()
                 record.update(IsDeleted=True, SystemModstamp=stamp, LastModifiedDate=stamp)
                 self._put(definition.name, record)
-            self._after_delete(definition, current)
+            self.campaigns.after_delete(definition, current)
 
     def convert_lead(
         self,
@@ -775,6 +759,7 @@ class Store:
                 LastModifiedById=self.user_id or lead["LastModifiedById"],
             )
             self._put("Lead", converted)
+            self.campaigns.lead_converted(converted["Id"])
         return {
             "leadId": converted["Id"],
             "contactId": converted["ConvertedContactId"],
@@ -785,23 +770,18 @@ class Store:
     def _derive(
         self, definition: ObjectDef, record: dict[str, Any], previous: dict[str, Any] | None
     ) -> None:
-        """Calculated and copied fields (Name, campaign member copies, HasResponded)."""
+        """Calculated and copied fields (Name, campaign rules in sandbox.sf.campaigns)."""
         name = definition.name
         if name in {"Contact", "Lead", "User"}:
             parts = [record.get("FirstName"), record.get("LastName")]
             record["Name"] = " ".join(p for p in parts if p) or None
-        if name == "CampaignMember":
-            self._derive_member(record, previous)
+        self.campaigns.derive(definition, record, previous)
         if previous is None and definition.custom:
             self._auto_number(definition, record)
         if previous is None and name in {"ObjectPermissions", "FieldPermissions"}:
             self._check_permission_target(name, record)
         if name in {"ObjectPermissions", "FieldPermissions"}:
             self._check_permission_flags(record)
-        needs_order = previous is None and record.get("SortOrder") is None
-        if name == "CampaignMemberStatus" and needs_order and record.get("CampaignId"):
-            siblings = self.find_by(name, definition.fields["CampaignId"], record["CampaignId"])
-            record["SortOrder"] = len(siblings) + 1
 
     def _check_permission_target(self, name: str, record: dict[str, Any]) -> None:
         """SobjectType / Field are restricted picklists of the org's objects and fields."""
@@ -854,121 +834,10 @@ class Store:
         number = len(self.table(definition.name)) + 1
         record["Name"] = re.sub(r"\{(0+)\}", lambda m: str(number).zfill(len(m.group(1))), display)
 
-    def _derive_member(self, record: dict[str, Any], previous: dict[str, Any] | None) -> None:
-        if previous is None:
-            person_id = record.get("ContactId") or record.get("LeadId")
-            if not person_id:
-                raise SfError(
-                    "REQUIRED_FIELD_MISSING",
-                    "Required fields are missing: [ContactId or LeadId]",
-                    ["ContactId", "LeadId"],
-                )
-            person_type = "Contact" if record.get("ContactId") else "Lead"
-            person = self.get(person_type, person_id) or {}
-            for key in (
-                "Salutation",
-                "FirstName",
-                "LastName",
-                "Name",
-                "Title",
-                "Email",
-                "Phone",
-                "MobilePhone",
-                "HasOptedOutOfEmail",
-                "DoNotCall",
-            ):
-                record[key] = person.get(key)
-            record["HasOptedOutOfEmail"] = bool(record["HasOptedOutOfEmail"])
-            record["DoNotCall"] = bool(record["DoNotCall"])
-            record["Type"] = person_type
-            record["LeadOrContactId"] = person_id
-            record["LeadOrContactOwnerId"] = person.get("OwnerId")
-            if person_type == "Lead":
-                record["CompanyOrAccount"] = person.get("Company")
-            else:
-                account = self.get("Account", person.get("AccountId") or "") or {}
-                record["CompanyOrAccount"] = account.get("Name")
-        statuses = [
-            self.table("CampaignMemberStatus")[i]
-            for i in self.find_by(
-                "CampaignMemberStatus",
-                self.schema.objects["CampaignMemberStatus"].fields["CampaignId"],
-                record.get("CampaignId"),
-            )
-        ]
-        if record.get("Status") is None:
-            default = next((s for s in statuses if s["IsDefault"]), None)
-            record["Status"] = default["Label"] if default else "Sent"
-        match = next((s for s in statuses if s["Label"].lower() == record["Status"].lower()), None)
-        if statuses and match is None:
-            raise SfError(
-                "INVALID_OR_NULL_FOR_RESTRICTED_PICKLIST",
-                f"Status: bad value for restricted picklist field: {record['Status']}",
-                ["Status"],
-            )
-        if match is not None:
-            record["Status"] = match["Label"]
-        responded = bool(match and match["HasResponded"])
-        record["HasResponded"] = responded
-        if responded and not record.get("FirstRespondedDate"):
-            record["FirstRespondedDate"] = self.now().date().isoformat()
-
     def _after_write(
         self, definition: ObjectDef, record: dict[str, Any], previous: dict[str, Any] | None
     ) -> None:
-        if definition.name == "Campaign" and previous is None:
-            statuses = self.schema.objects["CampaignMemberStatus"]
-            for order, (label, default, responded) in enumerate(
-                [("Sent", True, False), ("Responded", False, True)], start=1
-            ):
-                self.create(
-                    statuses,
-                    {
-                        "CampaignId": record["Id"],
-                        "Label": label,
-                        "IsDefault": default,
-                        "HasResponded": responded,
-                        "SortOrder": order,
-                    },
-                )
-        if definition.name == "CampaignMember":
-            self._adjust_campaign_counts(previous, -1)
-            self._adjust_campaign_counts(record, +1)
-        if definition.name == "CampaignMemberStatus" and record["IsDefault"]:
-            self._single_default_status(record)
-
-    def _single_default_status(self, record: dict[str, Any]) -> None:
-        definition = self.schema.objects["CampaignMemberStatus"]
-        for other_id in self.find_by(
-            definition.name, definition.fields["CampaignId"], record["CampaignId"]
-        ):
-            other = self.table(definition.name)[other_id]
-            if other_id != record["Id"] and other["IsDefault"]:
-                self._put(definition.name, {**other, "IsDefault": False})
-
-    def _before_delete(self, definition: ObjectDef, record: dict[str, Any]) -> None:
-        if definition.name == "CampaignMemberStatus" and record["IsDefault"]:
-            raise SfError(
-                "FIELD_INTEGRITY_EXCEPTION",
-                "You can't delete the default campaign member status.",
-            )
-
-    def _after_delete(self, definition: ObjectDef, record: dict[str, Any]) -> None:
-        if definition.name == "CampaignMember":
-            self._adjust_campaign_counts(record, -1)
-
-    def _adjust_campaign_counts(self, member: dict[str, Any] | None, sign: int) -> None:
-        if not member or member.get("IsDeleted"):
-            return
-        campaign = self.get("Campaign", member.get("CampaignId") or "")
-        if campaign is None:
-            return
-        updated = dict(campaign)
-        key = "NumberOfContacts" if member.get("ContactId") else "NumberOfLeads"
-        updated[key] = max((updated.get(key) or 0) + sign, 0)
-        if member.get("HasResponded"):
-            updated["NumberOfResponses"] = max((updated.get("NumberOfResponses") or 0) + sign, 0)
-        self._put("Campaign", updated)
+        self.campaigns.after_write(definition, record, previous)
 
     # Schema changes --------------------------------------------------------------------------
     def add_field_to_records(self, definition: ObjectDef, field_def: FieldDef) -> None:

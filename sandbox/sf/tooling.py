@@ -15,10 +15,11 @@ from urllib.parse import unquote
 
 from sandbox.core.http import Request, Response
 
+from .errors import SfError
 from .ids import checksum, normalize_id
 from .query import add_attributes, execute_soql, parse_soql
 from .schema import ObjectDef, SchemaError, layout_from_metadata, layout_metadata
-from .store import SfError, sf_datetime
+from .store import sf_datetime
 
 if TYPE_CHECKING:
     from .app import SalesforceApp

@@ -96,3 +96,40 @@ def test_list_views_and_their_results(sf):
     assert first["Id"].startswith("003") and "Email" in first
     assert describe["query"].startswith("SELECT Name, Email, Account.Name")
     assert {c["fieldNameOrPath"]: c["hidden"] for c in results["columns"]}["Id"] is True
+
+
+def test_demo_campaigns_have_members_statuses_statistics_and_a_parent(sf):
+    campaigns = sf.query(
+        "SELECT Name, Type, Status, Parent.Name, NumberSent, NumberOfContacts, NumberOfLeads, "
+        "NumberOfResponses, HierarchyNumberOfContacts FROM Campaign ORDER BY CreatedDate"
+    )["records"]
+    by_name = {c["Name"]: c for c in campaigns}
+
+    assert list(by_name) == [
+        "Email Marketing",
+        "Spring Newsletter",
+        "Summer Webinar",
+        "Autumn Product Launch",
+    ]
+    assert {c["Type"] for c in campaigns} == {"Email"}
+    newsletter, webinar = by_name["Spring Newsletter"], by_name["Summer Webinar"]
+    assert newsletter["Parent"]["Name"] == "Email Marketing"
+    assert (newsletter["NumberOfContacts"], newsletter["NumberOfLeads"]) == (15, 5)
+    assert newsletter["NumberSent"] == 20
+    assert by_name["Email Marketing"]["HierarchyNumberOfContacts"] == 30
+    statuses = sf.query(
+        "SELECT Label, IsDefault, HasResponded FROM CampaignMemberStatus "
+        "WHERE Campaign.Name = 'Summer Webinar' ORDER BY SortOrder"
+    )["records"]
+    assert [(s["Label"], s["IsDefault"], s["HasResponded"]) for s in statuses] == [
+        ("Sent", False, False),
+        ("Responded", False, True),
+        ("Registered", True, False),
+        ("Attended", False, True),
+    ]
+    members = sf.query(
+        "SELECT Status, HasResponded FROM CampaignMember WHERE Campaign.Name = 'Summer Webinar'"
+    )["records"]
+    assert {m["Status"] for m in members} <= {"Registered", "Attended"}
+    responded = sum(m["HasResponded"] for m in members)
+    assert responded == webinar["NumberOfResponses"] > 0
