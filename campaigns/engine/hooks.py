@@ -8,8 +8,11 @@ the engine calls each hook). Per client job:
 - ``decorate_campaign_record``: the local copy of the campaign is refreshed and its link goes into
   ``Campaign__c``, so every write of the record, a full sync's included, carries it;
 - ``after_campaigns``: with auto-create on, campaigns without a link get a Campaign, linked at once
-  (their records are written again with the link); linked campaigns get their recipients as
-  CampaignMembers; with statistics on, the linked Campaigns get CM's figures. Problems become
+  (their records are written again with the link); with statistics on, the linked Campaigns get
+  CM's figures;
+- ``after_campaign_members`` (after campaign member aggregates, which create the members they
+  track with their statistics and status): the other recipients who are Contacts or Leads become
+  CampaignMembers. Problems become
   maintenance messages and the sync goes on; state moves only after what it covers is written,
   so the next run tries again.
 """
@@ -78,9 +81,11 @@ class CampaignsHooks(CampaignHooks):
         options = CampaignSettings.for_connection(connection)
         if options.auto_create:
             self._guarded(step, "create Salesforce Campaigns", self._auto_create, campaign_ids)
-        self._guarded(step, "add CampaignMembers", self._members)
         if options.update_statistics:
             self._guarded(step, "write statistics", self._statistics, campaign_ids)
+
+    def after_campaign_members(self, step: CampaignStep) -> None:
+        self._guarded(step, "add CampaignMembers", self._members)
 
     def linked_campaigns(self, cm_client: CMClient) -> dict[str, str]:
         return links.working_links(cm_client.connection, cm_client)

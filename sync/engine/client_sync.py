@@ -108,6 +108,11 @@ class ClientSync:
                 update_campaign_members(self.writer, self.cm_client, self.changed_campaigns)
             except ApiError as exc:
                 raise SalesforceFailure(exc) from exc
+        try:
+            self.hooks.after_campaign_members(self.step)
+        except ApiError as exc:
+            raise SalesforceFailure(exc) from exc
+        self.writer.flush()
         if self.options.email_opt_sync and self.unsubscribed_emails:
             self.progress("Email opt-outs", 98)
             carry_cm_optouts(self.writer, self.cm_client, self.unsubscribed_emails)

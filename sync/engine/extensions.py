@@ -11,7 +11,11 @@ The engine calls the hooks of one client job in this order:
 3. ``decorate_campaign_record`` for each ``CMS_Campaign__c`` record before it is buffered: what it
    adds (``Campaign__c``, later benchmark fields) is written with every write of that record;
 4. ``after_campaigns`` once, after the writer flushed the campaigns stream (create Campaigns,
-   CampaignMembers, statistics). Its writes count in ``writer.written`` like the engine's own.
+   statistics), before campaign member aggregates, so a Campaign made here is aggregated at once;
+5. ``after_campaign_members`` once, after the aggregates (which create the members they track
+   with their statistics): the rest of the recipients become CampaignMembers.
+
+What the hooks write counts in ``writer.written`` like the engine's own (the run history).
 
 ``linked_campaigns`` tells campaign member aggregates which Salesforce Campaign each CM campaign is
 linked to; None means "read ``CMS_Campaign__c.Campaign__c`` from Salesforce".
@@ -61,6 +65,9 @@ class CampaignHooks:
         return record
 
     def after_campaigns(self, step: CampaignStep, campaign_ids: list[str]) -> None:
+        return None
+
+    def after_campaign_members(self, step: CampaignStep) -> None:
         return None
 
     def linked_campaigns(self, cm_client: CMClient) -> dict[str, str] | None:
