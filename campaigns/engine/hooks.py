@@ -65,7 +65,11 @@ class CampaignsHooks(CampaignHooks):
     def before_campaigns(self, step: CampaignStep, campaigns: list[dict[str, Any]]) -> None:
         connection = step.cm_client.connection
         ids = [c["CampaignID"] for c in campaigns]
-        links.check_links(step.sf, links.linked(connection, ids), step.run)
+        # The links this job uses: those of the campaigns it writes, and those due a member pass.
+        mark = people_mark(connection)
+        due = [link for link in self._client_links(step) if needs_members(link, mark)]
+        used = {link.pk: link for link in [*links.linked(connection, ids), *due]}
+        links.check_links(step.sf, list(used.values()), step.run)
         step.state["links"] = links.working_links(connection, step.cm_client)
         step.state["records"] = {}
 
@@ -108,6 +112,18 @@ class CampaignsHooks(CampaignHooks):
                 run=step.run,
             )
 
+    def _client_links(self, step: CampaignStep) -> list[CampaignLink]:
+        """The client's links to a Campaign Salesforce still resolves."""
+        return list(
+            CampaignLink.objects.filter(
+                campaign__connection=step.cm_client.connection,
+                campaign__cm_client=step.cm_client,
+                broken_at=None,
+            )
+            .exclude(sf_campaign_id="")
+            .select_related("campaign")
+        )
+
     def _writable(self, step: CampaignStep) -> set[str]:
         if "writable" not in step.state:
             step.state["writable"] = statistics.updateable_fields(step.sf)
@@ -135,17 +151,8 @@ class CampaignsHooks(CampaignHooks):
         report_refused(step.cm_client, step.run, "create Salesforce Campaigns", created.refused)
 
     def _members(self, step: CampaignStep) -> None:
-        connection = step.cm_client.connection
-        mark = people_mark(connection)
-        work = [
-            link
-            for link in CampaignLink.objects.filter(
-                campaign__connection=connection, campaign__cm_client=step.cm_client, broken_at=None
-            )
-            .exclude(sf_campaign_id="")
-            .select_related("campaign")
-            if needs_members(link, mark)
-        ]
+        mark = people_mark(step.cm_client.connection)
+        work = [link for link in self._client_links(step) if needs_members(link, mark)]
         failed: list[str] = []
         for link in work:
             result = refresh_members(step.cm, step.sf, step.writer.matcher, link, mark)
@@ -166,14 +173,9 @@ class CampaignsHooks(CampaignHooks):
             )
 
     def _statistics(self, step: CampaignStep, campaign_ids: list[str]) -> None:
-        connection = step.cm_client.connection
         candidates = [
             link
-            for link in CampaignLink.objects.filter(
-                campaign__connection=connection, campaign__cm_client=step.cm_client, broken_at=None
-            )
-            .exclude(sf_campaign_id="")
-            .select_related("campaign")
+            for link in self._client_links(step)
             if link.campaign.cm_campaign_id in campaign_ids or not link.statistics_fingerprint
         ]
         if not candidates:
