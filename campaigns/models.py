@@ -132,12 +132,13 @@ class CampaignLink(models.Model):
     # maintenance message about it was recorded (once per broken link).
     broken_at = models.DateTimeField(null=True, blank=True)
     broken_reported = models.BooleanField(default=False)
-    # CampaignMembers: the Campaign the last complete pass over the recipients was for, the
-    # people cursor then (a later change of Contacts/Leads makes the unmatched worth a new pass),
-    # how many recipients matched nobody, and how many members cmsync created in all.
+    # CampaignMembers: the Campaign the last complete pass over the recipients was for, how many
+    # recipients matched nobody (kept as UnmatchedRecipient), up to which Salesforce stamp the
+    # Contacts and Leads changed since were looked up among them, and how many members cmsync
+    # created in all.
     members_for = models.CharField(max_length=18, blank=True)
-    members_people_mark = models.CharField(max_length=40, blank=True)
     members_unmatched = models.PositiveIntegerField(default=0)
+    members_checked_to = models.DateTimeField(null=True, blank=True)
     members_created = models.PositiveIntegerField(default=0)
     # What the statistics last written to the Campaign were (only a change is written).
     statistics_fingerprint = models.CharField(max_length=32, blank=True)
@@ -153,6 +154,23 @@ class CampaignLink(models.Model):
     def is_working(self) -> bool:
         """Linked to a Campaign Salesforce still resolves."""
         return self.is_linked and self.broken_at is None
+
+
+class UnmatchedRecipient(models.Model):
+    """A recipient of a linked campaign who matched no Contact or Lead at the last look: when a
+    Contact or Lead with the address appears, they become a member."""
+
+    link = models.ForeignKey(CampaignLink, on_delete=models.CASCADE, related_name="unmatched")
+    email = models.CharField(max_length=254)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["link", "email"], name="unmatched_recipient_unique")
+        ]
+        indexes = [models.Index(fields=["email"], name="unmatched_recipient_email")]
+
+    def __str__(self) -> str:
+        return self.email
 
 
 class BackfillJob(models.Model):

@@ -28,35 +28,28 @@ from maintenance.services import record_message
 from sync.clients.errors import ApiError, AuthError, RequestLimitExceeded, TransientError
 from sync.clients.salesforce_schema import CAMPAIGN_OBJECT
 from sync.engine.extensions import CampaignHooks, CampaignStep
-from sync.models import CMClient, Connection
+from sync.models import CMClient
 
 JOB = "primary sync"
 REFUSED_CODE = "CMS-510"
 
 
-def people_mark(connection: Connection) -> str:
-    """Where the people cursor stands: a change means Contacts or Leads changed since."""
-    return connection.people_cursor.isoformat() if connection.people_cursor else ""
+def needs_members(link: CampaignLink) -> bool:
+    """Whether the link is due its first pass over the recipients (a new or moved link)."""
+    return link.members_for != link.sf_campaign_id
 
 
-def needs_members(link: CampaignLink, mark: str) -> bool:
-    if link.members_for != link.sf_campaign_id:
-        return True
-    return bool(link.members_unmatched) and link.members_people_mark != mark
-
-
-def refresh_members(cm, sf, matcher, link: CampaignLink, mark: str, on_page=None):
-    """One pass over the link's recipients; the link remembers a complete pass."""
-    result = members.add_recipients(
-        cm, sf, matcher, link.campaign.cm_campaign_id, link.sf_campaign_id, on_page
-    )
+def refresh_members(cm, sf, matcher, link: CampaignLink, start, on_page=None):
+    """A link's pass over its recipients; the link remembers a complete pass. ``start`` is the
+    newest change of Contacts and Leads before the pass: later changes are looked up after."""
+    result = members.add_recipients(cm, sf, matcher, link, on_page)
     link.members_created += result.created
     fields = ["members_created"]
     if result.complete:
         link.members_for = link.sf_campaign_id
-        link.members_people_mark = mark
+        link.members_checked_to = start
         link.members_unmatched = result.unmatched
-        fields += ["members_for", "members_people_mark", "members_unmatched"]
+        fields += ["members_for", "members_checked_to", "members_unmatched"]
     link.save(update_fields=fields)
     return result
 
@@ -66,8 +59,7 @@ class CampaignsHooks(CampaignHooks):
         connection = step.cm_client.connection
         ids = [c["CampaignID"] for c in campaigns]
         # The links this job uses: those of the campaigns it writes, and those due a member pass.
-        mark = people_mark(connection)
-        due = [link for link in self._client_links(step) if needs_members(link, mark)]
+        due = [link for link in self._client_links(step) if needs_members(link)]
         used = {link.pk: link for link in [*links.linked(connection, ids), *due]}
         links.check_links(step.sf, list(used.values()), step.run)
         step.state["links"] = links.working_links(connection, step.cm_client)
@@ -151,16 +143,33 @@ class CampaignsHooks(CampaignHooks):
         report_refused(step.cm_client, step.run, "create Salesforce Campaigns", created.refused)
 
     def _members(self, step: CampaignStep) -> None:
-        mark = people_mark(step.cm_client.connection)
-        work = [link for link in self._client_links(step) if needs_members(link, mark)]
+        client_links = self._client_links(step)
+        work = [link for link in client_links if needs_members(link)]
         failed: list[str] = []
-        for link in work:
-            result = refresh_members(step.cm, step.sf, step.writer.matcher, link, mark)
+        if work:
+            start = members.newest_change(step.sf)
+            for link in work:
+                result = refresh_members(step.cm, step.sf, step.writer.matcher, link, start)
+                _count(step, members.MEMBER, result.created)
+                if result.failed:
+                    failed.append(f"{link.campaign.name}: {result.failed} refused")
+                    failed += result.reasons
+        # People who became Contacts or Leads since the links' last look.
+        waiting = [
+            link
+            for link in client_links
+            if not needs_members(link) and link.members_unmatched and link.members_checked_to
+        ]
+        if waiting:
+            since = min(link.members_checked_to for link in waiting)
+            result, newest = members.add_changed_people(step.sf, waiting, since)
             _count(step, members.MEMBER, result.created)
             if result.failed:
-                failed.append(
-                    f"{link.campaign.name}: {result.failed} refused ({result.reasons[0]})"
-                )
+                failed += result.reasons
+            elif newest is not None:
+                CampaignLink.objects.filter(
+                    pk__in=[link.pk for link in waiting], members_checked_to__lt=newest
+                ).update(members_checked_to=newest)
         if failed:
             record_message(
                 job=JOB,

@@ -17,8 +17,8 @@ from django.db import transaction
 from django.db.models import QuerySet
 from django.utils import timezone
 
-from campaigns.engine import autocreate, links, statistics
-from campaigns.engine.hooks import people_mark, refresh_members, report_refused
+from campaigns.engine import autocreate, links, members, statistics
+from campaigns.engine.hooks import refresh_members, report_refused
 from campaigns.models import BackfillJob, SyncedCampaign
 from maintenance.models import Level
 from maintenance.services import record_changes, record_message
@@ -99,7 +99,7 @@ def execute_backfill(job_id: int) -> BackfillJob:
     try:
         writable = statistics.updateable_fields(sf)
         matcher = ContactMatcher(sf)
-        mark = people_mark(connection)
+        start = members.newest_change(sf)
         refused_ids: list[int] = []  # left for a later run: asked once per job
         while True:
             batch = list(candidates(connection).exclude(pk__in=refused_ids)[:BATCH])
@@ -108,7 +108,7 @@ def execute_backfill(job_id: int) -> BackfillJob:
             created = autocreate.create_and_link(sf, batch, writable)
             for link in created.links:
                 links.write_link_now(sf, link.campaign.cm_campaign_id, link.sf_campaign_id)
-                result = refresh_members(cm, sf, matcher, link, mark, on_page=lambda: _beat(job))
+                result = refresh_members(cm, sf, matcher, link, start, on_page=lambda: _beat(job))
                 job.members_created += result.created
                 job.done += 1
             job.failed += len(created.refused)

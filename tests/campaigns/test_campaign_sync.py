@@ -6,7 +6,13 @@ from __future__ import annotations
 import pytest
 from simple_salesforce.exceptions import SalesforceMalformedRequest
 
-from campaigns.models import BackfillJob, CampaignLink, LinkSource, SyncedCampaign
+from campaigns.models import (
+    BackfillJob,
+    CampaignLink,
+    LinkSource,
+    SyncedCampaign,
+    UnmatchedRecipient,
+)
 from campaigns.services.backfill import backfill_count, execute_backfill, request_backfill
 from campaigns.services.links import LinkError, link_campaign, unlink_campaign
 from campaigns.services.settings import update_settings
@@ -154,12 +160,17 @@ def test_a_person_who_becomes_a_contact_later_is_added(connection, cm_sandbox, s
         for r in cm_client(cm_sandbox).iter_campaign_recipients(link.campaign.cm_campaign_id)
         if r["EmailAddress"].lower() not in known
     )
+    waiting = UnmatchedRecipient.objects.filter(email=stranger).count()  # one per campaign
+    assert waiting >= 1
     contact = sf_sandbox.salesforce().Contact.create({"LastName": "Later", "Email": stranger})
     run = run_inline(connection)
     assert run.status == RunStatus.SUCCEEDED, run.error_summary
     people = member_people(sf_sandbox, link.sf_campaign_id)
     assert people[contact["id"]] == 1
     assert set(people.values()) == {1}
+    # Found through the changed people, not by reading the recipients again.
+    assert not UnmatchedRecipient.objects.filter(email=stranger).exists()
+    assert run.records_written["CampaignMember"] == waiting
 
 
 def test_backfill_creates_and_links_campaigns_synced_before(
