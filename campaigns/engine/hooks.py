@@ -57,6 +57,7 @@ def refresh_members(cm, sf, matcher, link: CampaignLink, start, on_page=None):
 class CampaignsHooks(CampaignHooks):
     def before_campaigns(self, step: CampaignStep, campaigns: list[dict[str, Any]]) -> None:
         connection = step.cm_client.connection
+        links.adopt_existing(step.sf, step.cm_client)
         ids = [c["CampaignID"] for c in campaigns]
         # The links this job uses: those of the campaigns it writes, and those due a member pass.
         due = [link for link in self._client_links(step) if needs_members(link)]

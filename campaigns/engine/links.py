@@ -7,6 +7,9 @@
   per 200 links). A Campaign that no longer resolves breaks the link: it is written as null,
   reported once as a maintenance message (CMS-500), and shown on the campaign page; the sync goes
   on. A Campaign that resolves again (restored from the recycle bin) mends it.
+- Once per client, the campaigns synced before this feature existed are taken over from
+  Salesforce, with any link someone made by editing ``Campaign__c`` there; from then on the
+  link is cmsync's, and an edit of the field in Salesforce is overwritten by the next write.
 """
 
 from __future__ import annotations
@@ -17,13 +20,13 @@ from typing import Any
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 
-from campaigns.models import CampaignLink, SyncedCampaign
+from campaigns.models import CampaignLink, LinkSource, SyncedCampaign
 from maintenance.models import Level
 from maintenance.services import record_message
 from sync.clients.salesforce import SalesforceClient
 from sync.clients.salesforce_schema import CAMPAIGN_OBJECT, EXTERNAL_ID
 from sync.engine.matcher import soql_list, soql_string
-from sync.models import CMClient, Connection, SyncRun
+from sync.models import CMClient, Connection, SyncCursor, SyncRun
 
 LINK_FIELD = "Campaign__c"
 ID_CHUNK = 200
@@ -60,6 +63,53 @@ def remember_campaign(cm_client: CMClient, record: dict[str, Any]) -> SyncedCamp
         },
     )
     return campaign
+
+
+# The fields of a CMS_Campaign__c record the local copy keeps (as the sync writes them).
+RECORD_FIELDS = (
+    EXTERNAL_ID,
+    "Name",
+    "Subject__c",
+    "Sent_Date__c",
+    "Tags__c",
+    "Recipients__c",
+    "Unique_Opens__c",
+    "Clicks__c",
+    "Unsubscribes__c",
+    "Bounces__c",
+    "Spam_Complaints__c",
+    "Web_Version_URL__c",
+    LINK_FIELD,
+)
+ADOPTED_STREAM = "campaigns:adopted"
+
+
+def adopt_existing(sf: SalesforceClient, cm_client: CMClient) -> int:
+    """Once per client: take over the campaigns synced before this feature existed, with the
+    links people made by editing ``Campaign__c`` in Salesforce (from then on the link is
+    cmsync's); returns how many links were adopted. Done again only after a full sync, which
+    has removed the records anyway."""
+    if SyncCursor.objects.filter(cm_client=cm_client, stream=ADOPTED_STREAM).exists():
+        return 0
+    soql = (
+        f"SELECT {', '.join(RECORD_FIELDS)} FROM {CAMPAIGN_OBJECT} "
+        f"WHERE CM_Client_ID__c = {soql_string(cm_client.cm_client_id)}"
+    )
+    adopted = 0
+    for row in sf.query_iter(soql):
+        known = SyncedCampaign.objects.filter(
+            connection=cm_client.connection, cm_campaign_id=row[EXTERNAL_ID]
+        ).exists()
+        campaign = remember_campaign(cm_client, row)
+        if known or not row.get(LINK_FIELD):
+            continue
+        _, made = CampaignLink.objects.get_or_create(
+            campaign=campaign,
+            defaults={"sf_campaign_id": str(row[LINK_FIELD]), "source": LinkSource.HAND},
+        )
+        adopted += made
+    SyncCursor.objects.create(cm_client=cm_client, stream=ADOPTED_STREAM, marker="done")
+    return adopted
 
 
 def linked(connection: Connection, cm_campaign_ids: Iterable[str]) -> list[CampaignLink]:

@@ -17,7 +17,7 @@ from campaigns.services.backfill import backfill_count, execute_backfill, reques
 from campaigns.services.links import LinkError, link_campaign, unlink_campaign
 from campaigns.services.settings import update_settings
 from maintenance.models import AuditEntry, MaintenanceMessage
-from sync.models import RunKind, RunStatus
+from sync.models import RunKind, RunStatus, SyncCursor
 from sync.services.runs import run_inline
 from tests.campaigns.helpers import (
     cm_client,
@@ -271,3 +271,33 @@ def test_a_deleted_campaign_is_reported_once_and_the_sync_goes_on(
     assert cms_campaign(sf_sandbox, campaign.cm_campaign_id)["Campaign__c"] is None
     page = admin_client.get(f"/campaigns/c/{campaign.cm_campaign_id}/")
     assert b"no longer exists in Salesforce" in page.content
+
+
+def test_links_made_in_salesforce_before_the_feature_are_adopted_once(synced, sf_sandbox):
+    """An org upgraded from a version without Salesforce Campaigns keeps its hand-made links."""
+    campaign = _first_campaign(synced)
+    sf_campaign = _new_sf_campaign(sf_sandbox, "Made in Salesforce")
+    record = cms_campaign(sf_sandbox, campaign.cm_campaign_id)
+    sf_sandbox.salesforce().__getattr__("CMS_Campaign__c").update(
+        record["Id"], {"Campaign__c": sf_campaign}
+    )
+    # As before the upgrade: cmsync knows none of the campaigns yet.
+    SyncedCampaign.objects.all().delete()
+    SyncCursor.objects.filter(stream="campaigns:adopted").delete()
+
+    run = run_inline(synced)
+    assert run.status == RunStatus.SUCCEEDED, run.error_summary
+    link = CampaignLink.objects.get(campaign__cm_campaign_id=campaign.cm_campaign_id)
+    assert link.sf_campaign_id == sf_campaign and link.source == LinkSource.HAND
+    assert CampaignLink.objects.count() == 1
+    assert SyncedCampaign.objects.filter(connection=synced).count() >= 1
+    assert cms_campaign(sf_sandbox, campaign.cm_campaign_id)["Campaign__c"] == sf_campaign
+    assert member_people(sf_sandbox, sf_campaign)  # its recipients became members
+
+    # From now on the link is cmsync's: an edit in Salesforce is not adopted again.
+    other = _new_sf_campaign(sf_sandbox, "Edited later")
+    sf_sandbox.salesforce().__getattr__("CMS_Campaign__c").update(
+        record["Id"], {"Campaign__c": other}
+    )
+    run_inline(synced)
+    assert CampaignLink.objects.get().sf_campaign_id == sf_campaign
