@@ -6,6 +6,10 @@ the cursor moves only after the rows it covers are written: after each flushed b
 date of the last written row, and at the end of the stream. A killed worker therefore resumes at
 the last batch, and the overlap re-reads are dropped by the writer's fingerprints, so a run
 without changes in CM makes no Salesforce write at all.
+
+Feature apps take part in the campaigns stream through :mod:`sync.engine.extensions` (a filter,
+a decoration of each campaign record, work after the stream and after member aggregates); this
+module never imports them.
 """
 
 from __future__ import annotations
