@@ -1,3 +1,16 @@
-"""This app's screens arrive with their issues; its URLs are mounted already."""
+"""Salesforce Campaigns: the settings screen, the backfill, the campaigns list and pages."""
 
-urlpatterns: list = []
+from django.urls import path
+
+from campaigns.views import backfill, campaigns, links, settings
+
+urlpatterns = [
+    # Settings and backfill
+    path("", settings.campaign_settings, name="campaigns-settings"),
+    path("backfill/", backfill.start_backfill, name="campaigns-backfill"),
+    # Campaigns list and pages
+    path("list/", campaigns.campaign_list, name="campaigns-list"),
+    path("c/<str:cm_campaign_id>/", campaigns.campaign_page_view, name="campaigns-detail"),
+    path("c/<str:cm_campaign_id>/link/", links.link, name="campaigns-link"),
+    path("c/<str:cm_campaign_id>/unlink/", links.unlink, name="campaigns-unlink"),
+]

@@ -102,6 +102,23 @@ _CODES = [
         "and run the import again.",
     ),
     SupportCode(
+        "CMS-500",
+        "A linked Salesforce Campaign no longer exists",
+        "A Campaign Monitor campaign is linked to a Salesforce Campaign that Salesforce no longer "
+        "resolves (it was deleted). The sync goes on without it: the CM campaign record in "
+        "Salesforce is written without the link, and no members or statistics are written. An "
+        "Admin opens the campaign on the Salesforce Campaigns screen and links it to another "
+        "Campaign (or restores the Campaign from Salesforce's recycle bin), or unlinks it.",
+    ),
+    SupportCode(
+        "CMS-510",
+        "Salesforce refused Campaign or CampaignMember writes",
+        "cmsync could not create a Salesforce Campaign, add recipients as CampaignMembers or "
+        "write statistics onto a linked Campaign. The message names Salesforce's reason (a "
+        "validation rule, a required field, missing permissions on Campaign). The rest of the "
+        "sync landed; the next run tries again. Fix the cause in Salesforce.",
+    ),
+    SupportCode(
         "CMS-900",
         "Unexpected error",
         "Something failed that cmsync does not recognise. The details carry the error type; report "

@@ -261,8 +261,39 @@ CAMPAIGN_MEMBER_FIELDS: tuple[FieldSpec, ...] = (
     FieldSpec("CMS_Spam_Complaint__c", "Checkbox", "CM Spam Complaint"),
     FieldSpec("CMS_Last_Activity__c", "DateTime", "CM Last Activity"),
 )
+# Fields cmsync adds to the standard Campaign: the Campaign Monitor statistics Salesforce has no
+# standard field for (recipients go to the standard ``NumberSent``), and the CM campaign id of a
+# Campaign cmsync created, an external id so creating it again is an upsert, never a duplicate.
+CAMPAIGN_CM_ID = "CMS_CM_Campaign_ID__c"
+CAMPAIGN_STATISTICS_FIELDS: dict[str, str] = {
+    # statistic → cmsync field on Campaign
+    "unique_opens": "CMS_Unique_Opens__c",
+    "clicks": "CMS_Clicks__c",
+    "bounces": "CMS_Bounces__c",
+    "unsubscribes": "CMS_Unsubscribes__c",
+    "spam_complaints": "CMS_Spam_Complaints__c",
+    "open_rate": "CMS_Open_Rate__c",
+    "click_rate": "CMS_Click_Rate__c",
+    "bounce_rate": "CMS_Bounce_Rate__c",
+    "unsubscribe_rate": "CMS_Unsubscribe_Rate__c",
+    "spam_rate": "CMS_Spam_Rate__c",
+}
+CAMPAIGN_FIELDS: tuple[FieldSpec, ...] = (
+    FieldSpec(CAMPAIGN_CM_ID, "Text", "CM Campaign ID", length=64, external_id=True, unique=True),
+    *(
+        FieldSpec(name, "Number", f"CM {key.replace('_', ' ').title()}", precision=18, scale=0)
+        for key, name in CAMPAIGN_STATISTICS_FIELDS.items()
+        if not key.endswith("_rate")
+    ),
+    *(
+        FieldSpec(name, "Number", f"CM {key.replace('_', ' ').title()} %", precision=5, scale=2)
+        for key, name in CAMPAIGN_STATISTICS_FIELDS.items()
+        if key.endswith("_rate")
+    ),
+)
 STANDARD_OBJECT_FIELDS: dict[str, tuple[FieldSpec, ...]] = {
-    "CampaignMember": CAMPAIGN_MEMBER_FIELDS
+    "CampaignMember": CAMPAIGN_MEMBER_FIELDS,
+    "Campaign": CAMPAIGN_FIELDS,
 }
 
 OBJECT_NAMES: tuple[str, ...] = tuple(spec.name for spec in OBJECTS)

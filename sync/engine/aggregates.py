@@ -1,11 +1,17 @@
 """Campaign member aggregates: CampaignMember statistics from the tracking records cmsync stores.
 
-For every cmsync campaign linked to a Salesforce Campaign (``CMS_Campaign__c.Campaign__c``), the
+For every cmsync campaign linked to a Salesforce Campaign, the
 people its stored tracking records point at (Contact, else Lead) become CampaignMembers with
 cmsync's statistics fields: sent, opens, clicks, bounced, unsubscribed, spam complaint, last
 activity. Only records cmsync stores count, so the Storage settings (days and types kept) shape
 the numbers. The tracking rows are read ordered by person, so one person is aggregated at a time
 and memory stays bounded however large the campaign.
+
+Which Campaign a CM campaign is linked to is asked of the campaign hooks
+(:mod:`sync.engine.extensions`): the Salesforce Campaigns feature answers from the links cmsync
+stores, never from a field someone may have edited in Salesforce. Without that feature the link is
+read from ``CMS_Campaign__c.Campaign__c``. A campaign whose link moved to another Campaign is
+aggregated again.
 """
 
 from __future__ import annotations
@@ -15,6 +21,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from sync.clients.salesforce_schema import CAMPAIGN_OBJECT, EXTERNAL_ID, TRACKING_OBJECT
+from sync.engine.extensions import campaign_hooks
 from sync.engine.matcher import soql_list, soql_string
 from sync.engine.records import fingerprint
 from sync.engine.writer import Outcome, SalesforceWriter
@@ -72,16 +79,18 @@ def update_campaign_members(
     writer: SalesforceWriter, cm_client: CMClient, changed_campaigns: set[str]
 ) -> int:
     """Refresh member statistics of linked campaigns that changed (or were never aggregated)."""
-    linked = _linked_campaigns(writer, cm_client.cm_client_id)
-    done = set(
+    linked = campaign_hooks().linked_campaigns(cm_client)
+    if linked is None:
+        linked = _linked_campaigns(writer, cm_client.cm_client_id)
+    done = dict(
         SyncCursor.objects.filter(
             cm_client=cm_client, stream__in=[f"aggregates:{cid}" for cid in linked]
-        ).values_list("stream", flat=True)
+        ).values_list("stream", "marker")
     )
     written = 0
     for cm_campaign_id, sf_campaign_id in linked.items():
         marker = f"aggregates:{cm_campaign_id}"
-        if cm_campaign_id not in changed_campaigns and marker in done:
+        if cm_campaign_id not in changed_campaigns and done.get(marker) == sf_campaign_id:
             continue
         written += _aggregate_campaign(writer, cm_client, cm_campaign_id, sf_campaign_id)
         SyncCursor.objects.update_or_create(

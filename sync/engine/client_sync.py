@@ -6,6 +6,10 @@ the cursor moves only after the rows it covers are written: after each flushed b
 date of the last written row, and at the end of the stream. A killed worker therefore resumes at
 the last batch, and the overlap re-reads are dropped by the writer's fingerprints, so a run
 without changes in CM makes no Salesforce write at all.
+
+Feature apps take part in the campaigns stream through :mod:`sync.engine.extensions` (a filter,
+a decoration of each campaign record, work after the stream and after member aggregates); this
+module never imports them.
 """
 
 from __future__ import annotations
@@ -29,6 +33,7 @@ from sync.clients.salesforce_schema import (
 from sync.engine import records
 from sync.engine.aggregates import update_campaign_members
 from sync.engine.consent import carry_cm_optouts
+from sync.engine.extensions import CampaignStep, campaign_hooks
 from sync.engine.suppression import mirror_suppression_list
 from sync.engine.writer import SalesforceFailure, SalesforceWriter
 from sync.models import CMClient, EmailType, SyncCursor, SyncOptions
@@ -69,6 +74,10 @@ class ClientSync:
         self.unsubscribed_emails: dict[str, dt.datetime | None] = {}
         # Campaigns whose reports were read this run (their member statistics may change).
         self.changed_campaigns: set[str] = set()
+        # Campaigns written this run, for the feature apps' hooks (sync.engine.extensions).
+        self.synced_campaigns: list[str] = []
+        self.hooks = campaign_hooks()
+        self.step = CampaignStep(cm, writer, cm_client)
         self.tz = records.zone_from_cm(cm_client.cm_time_zone)
 
     def run(self) -> None:
@@ -88,6 +97,12 @@ class ClientSync:
             self._sync_memberships(cm_list["ListID"])
         self._sync_campaigns()
         self.writer.flush()
+        self.progress("Salesforce Campaigns", 95)
+        try:
+            self.hooks.after_campaigns(self.step, self.synced_campaigns)
+        except ApiError as exc:
+            raise SalesforceFailure(exc) from exc
+        self.writer.flush()
         if self.options.suppression_sync:
             self.progress("Suppression list", 96)
             mirror_suppression_list(self.cm, self.writer, self.cm_client, self.tz)
@@ -97,6 +112,11 @@ class ClientSync:
                 update_campaign_members(self.writer, self.cm_client, self.changed_campaigns)
             except ApiError as exc:
                 raise SalesforceFailure(exc) from exc
+        try:
+            self.hooks.after_campaign_members(self.step)
+        except ApiError as exc:
+            raise SalesforceFailure(exc) from exc
+        self.writer.flush()
         if self.options.email_opt_sync and self.unsubscribed_emails:
             self.progress("Email opt-outs", 98)
             carry_cm_optouts(self.writer, self.cm_client, self.unsubscribed_emails)
@@ -182,11 +202,20 @@ class ClientSync:
             )
         )
         newest = cursor
+        # A campaign left out by a feature's filter still moves the cursor past it.
+        kept = {c["CampaignID"] for c in campaigns if self.hooks.include_campaign(self.step, c)}
+        try:
+            self.hooks.before_campaigns(
+                self.step, [c for c in campaigns if c["CampaignID"] in kept]
+            )
+        except ApiError as exc:
+            raise SalesforceFailure(exc) from exc
         for index, campaign in enumerate(campaigns):
             self.progress(
                 f"Campaign {campaign.get('Name', '')}", 45 + 50 * index // max(len(campaigns), 1)
             )
-            self._sync_campaign(campaign)
+            if campaign["CampaignID"] in kept:
+                self._sync_campaign(campaign)
             sent = records.parse_cm_date(campaign.get("SentDate"), self.tz)
             if sent and (newest is None or sent > newest):
                 newest = sent
@@ -197,9 +226,11 @@ class ClientSync:
         campaign_id = campaign["CampaignID"]
         summary = self.cm.get_campaign_summary(campaign_id)
         record = records.campaign_record(self.client_id, campaign, summary, self.tz)
-        self.writer.add(CAMPAIGN_OBJECT, record)
+        # The marker covers CM's data only: a new link is written without re-reading reports.
         summary_stream = f"summary:{campaign_id}"
         marker = f"{records.fingerprint(record)}|{self.tracking_signature}"
+        self.writer.add(CAMPAIGN_OBJECT, self.hooks.decorate_campaign_record(self.step, record))
+        self.synced_campaigns.append(campaign_id)
         previous = self._marker(summary_stream)
         if previous == marker:
             return  # same counts and settings as last run: no new opens, clicks, bounces, ...

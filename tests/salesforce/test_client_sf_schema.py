@@ -88,10 +88,15 @@ def test_ensure_schema_grants_access_through_the_permission_set(sf_empty_sandbox
     assert all(r["PermissionsRead"] and r["PermissionsEdit"] for r in objects)
     fields = {r["Field"] for r in app.records("FieldPermissions") if r["ParentId"] == mine}
     assert fields == {f"{o.name}.{f.name}" for o in OBJECTS for f in o.fields} | {
-        f"CampaignMember.{f.name}" for f in STANDARD_OBJECT_FIELDS["CampaignMember"]
+        f"{sobject}.{f.name}" for sobject, specs in STANDARD_OBJECT_FIELDS.items() for f in specs
     }
     member_fields = {f["name"] for f in client.describe("CampaignMember")["fields"]}
     assert {"CMS_Opens__c", "CMS_Clicks__c", "CMS_Last_Activity__c"} <= member_fields
+    campaign_fields = {f["name"]: f for f in client.describe("Campaign")["fields"]}
+    assert {"CMS_CM_Campaign_ID__c", "CMS_Open_Rate__c", "CMS_Unique_Opens__c"} <= set(
+        campaign_fields
+    )
+    assert campaign_fields["CMS_CM_Campaign_ID__c"]["externalId"] is True
     assignments = [
         r for r in app.records("PermissionSetAssignment") if r["PermissionSetId"] == mine
     ]

@@ -18,7 +18,10 @@ import pytest
 import requests
 from django.core.management import call_command
 from django.urls import URLPattern, URLResolver, get_resolver, reverse
+from django.utils import timezone
 
+from campaigns.models import SyncedCampaign
+from campaigns.services.links import link_campaign
 from cmsync.roles import ACCESS_ATTRIBUTE, Access
 from maintenance.models import AuditEntry
 from sync.forms.settings import ConfirmForm
@@ -283,6 +286,73 @@ def delete_a_standing_mapping(world: World) -> list[Expected]:
     return [("Field mappings", str(mapping), "kept in step", "deleted")]
 
 
+# Salesforce Campaigns -------------------------------------------------------------------------
+def _synced_campaign(world: World):
+    """A campaign as a sync leaves it in cmsync (set-up, no audit entry)."""
+    return SyncedCampaign.objects.create(
+        connection=world.connection,
+        cm_client=world.connection.clients.first(),
+        cm_campaign_id="cm-campaign-1",
+        name="Spring",
+        sent_at=timezone.now(),
+        recipients=10,
+    )
+
+
+def save_campaign_settings(world: World) -> list[Expected]:
+    assert world.connection
+    world.change_starts_here()
+    world.post("campaigns-settings", {"auto_create": "on"})
+    return [("Salesforce Campaigns", "Auto-create Salesforce Campaigns", "off", "on")]
+
+
+def link_a_campaign_by_hand(world: World) -> list[Expected]:
+    campaign = _synced_campaign(world)
+    sf_campaign = world.sf.salesforce().Campaign.create({"Name": "Spring newsletter"})["id"]
+    world.change_starts_here()
+    world.post(
+        "campaigns-link", {"sf_campaign_id": sf_campaign}, cm_campaign_id=campaign.cm_campaign_id
+    )
+    return [
+        (
+            "Salesforce Campaigns",
+            "Link of 'Spring'",
+            "(not linked)",
+            f"Spring newsletter ({sf_campaign})",
+        )
+    ]
+
+
+def unlink_a_campaign(world: World) -> list[Expected]:
+    campaign = _synced_campaign(world)
+    sf_campaign = world.sf.salesforce().Campaign.create({"Name": "Spring newsletter"})["id"]
+    link_campaign(world.connection, campaign.cm_campaign_id, sf_campaign, None)
+    world.change_starts_here()
+    world.post("campaigns-unlink", cm_campaign_id=campaign.cm_campaign_id)
+    return [
+        (
+            "Salesforce Campaigns",
+            "Link of 'Spring'",
+            f"Spring newsletter ({sf_campaign})",
+            "(not linked)",
+        )
+    ]
+
+
+def start_the_campaign_backfill(world: World) -> list[Expected]:
+    _synced_campaign(world)
+    world.change_starts_here()
+    world.post("campaigns-backfill")
+    return [
+        (
+            "Salesforce Campaigns",
+            "Backfill of Salesforce Campaigns",
+            "",
+            "started for 1 campaign(s)",
+        )
+    ]
+
+
 # Commands -----------------------------------------------------------------------------------
 def connect_command(world: World) -> list[Expected]:
     """One command, two changes (each side's connection): one entry for each."""
@@ -334,6 +404,10 @@ PATHS: list[Path] = [
     pause_a_standing_mapping,
     resume_a_standing_mapping,
     delete_a_standing_mapping,
+    save_campaign_settings,
+    link_a_campaign_by_hand,
+    unlink_a_campaign,
+    start_the_campaign_backfill,
     connect_command,
 ]
 
@@ -381,6 +455,10 @@ def test_the_walk_covers_every_change_view():
         "sync-storage-aggregates",
         "sync-import-map",
         "sync-standing-mapping",
+        "campaigns-settings",
+        "campaigns-link",
+        "campaigns-unlink",
+        "campaigns-backfill",
     }
     # Changes no setting: starts a sync run or an import.
     not_settings = {"sync-settings-sync-now", "sync-settings-full-sync", "sync-import-run-again"}

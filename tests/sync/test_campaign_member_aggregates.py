@@ -6,6 +6,7 @@ from collections import Counter
 
 import pytest
 
+from campaigns.services.links import link_campaign
 from sync.clients.campaign_monitor import CampaignMonitorClient
 from sync.clients.salesforce_schema import CAMPAIGN_OBJECT, TRACKING_OBJECT
 from sync.models import RunStatus, SyncOptions
@@ -35,12 +36,14 @@ def linked(connection, cm_sandbox, sf_sandbox):
     }
     run_inline(connection)
     sf_campaign = sf.Campaign.create({"Name": "Spring newsletter"})["id"]
+    # The link is cmsync's (Salesforce Campaigns): made through the service, not in Salesforce.
+    link_campaign(connection, campaign["CampaignID"], sf_campaign, None)
     [cms_campaign] = [
         r
         for r in sf_sandbox.app.records(CAMPAIGN_OBJECT)
         if r["CM_Key__c"] == campaign["CampaignID"]
     ]
-    sf.__getattr__(CAMPAIGN_OBJECT).update(cms_campaign["Id"], {"Campaign__c": sf_campaign})
+    assert cms_campaign["Campaign__c"] == sf_campaign
     return {
         "campaign": campaign,
         "emails": emails,
@@ -74,9 +77,12 @@ def _stored_counts(sf_sandbox, campaign_id, contact_id):
     return Counter(r["Event_Type__c"] for r in rows)
 
 
-def test_option_off_creates_no_members(connection, linked, sf_sandbox):
+def test_option_off_writes_no_member_statistics(connection, linked, sf_sandbox):
     run_inline(connection)
-    assert _members(sf_sandbox, linked["sf_campaign"]) == {}
+    # A linked campaign's recipients become members (Salesforce Campaigns), without statistics.
+    members = _members(sf_sandbox, linked["sf_campaign"])
+    assert set(linked["contacts"].values()) <= set(members)
+    assert all(not m.get("CMS_Opens__c") and not m.get("CMS_Sent__c") for m in members.values())
 
 
 def test_members_carry_statistics_of_stored_tracking_records(connection, linked, sf_sandbox):
