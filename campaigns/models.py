@@ -12,7 +12,7 @@ from django.conf import settings
 from django.db import models
 from django.utils import timezone
 
-from sync.models import ACTIVE_STATUSES, CMClient, Connection, RunStatus
+from sync.models import ACTIVE_STATUSES, CMClient, Connection, EmailType, RunStatus
 
 
 class CampaignSettings(models.Model):
@@ -211,3 +211,54 @@ class BackfillJob(models.Model):
         if not self.total:
             return 0
         return min(99, (self.done + self.failed) * 100 // self.total)
+
+
+# Campaign member statuses ---------------------------------------------------------------------
+# The CM activities a member status can follow, in EmailType order: (activity, shown as).
+MEMBER_ACTIVITIES: tuple[tuple[str, str], ...] = (
+    (EmailType.SENT.value, "Sent"),
+    (EmailType.OPENED.value, "Opened"),
+    (EmailType.CLICKED.value, "Clicked"),
+    (EmailType.BOUNCED.value, "Bounced"),
+    (EmailType.UNSUBSCRIBED.value, "Unsubscribed"),
+    (EmailType.SPAM_COMPLAINT.value, "Marked as spam"),
+)
+# Activities whose status counts as a response (HasResponded on an auto-created status).
+RESPONDED_ACTIVITIES = frozenset({EmailType.OPENED.value, EmailType.CLICKED.value})
+
+
+def default_status_map() -> list[dict[str, str]]:
+    """Most advanced first: clicked > opened > sent, on the labels every new Salesforce Campaign
+    has ("Sent", "Responded"), so the default needs no status created."""
+    return [
+        {"activity": EmailType.CLICKED.value, "label": "Responded"},
+        {"activity": EmailType.OPENED.value, "label": "Responded"},
+        {"activity": EmailType.SENT.value, "label": "Sent"},
+    ]
+
+
+class MemberStatusSettings(models.Model):
+    """How CampaignMember ``Status`` follows the CM activities, one row per connection.
+
+    ``status_map`` lists the mapped activities most advanced first (the precedence), each with
+    its status label; an activity left out sets no status.
+    """
+
+    connection = models.OneToOneField(
+        Connection, on_delete=models.CASCADE, related_name="member_status_settings"
+    )
+    update_statuses = models.BooleanField(default=False)
+    auto_create_statuses = models.BooleanField(default=False)
+    status_map = models.JSONField(default=default_status_map)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    def __str__(self) -> str:
+        return f"member status settings of {self.connection_id}"
+
+    @classmethod
+    def for_connection(cls, connection: Connection) -> MemberStatusSettings:
+        return cls.objects.get_or_create(connection=connection)[0]
+
+    def precedence(self) -> list[tuple[str, str]]:
+        """(activity, label) pairs, most advanced first."""
+        return [(str(row["activity"]), str(row["label"])) for row in self.status_map]

@@ -119,6 +119,16 @@ _CODES = [
         "sync landed; the next run tries again. Fix the cause in Salesforce.",
     ),
     SupportCode(
+        "CMS-520",
+        "A linked Salesforce Campaign lacks a mapped member status",
+        "The member status map (Salesforce Campaigns, Campaign member statuses) uses a label the "
+        "linked Campaign does not have, and Auto-create member statuses is off. Salesforce only "
+        "accepts a CampaignMember Status that is one of its Campaign's member statuses, so the "
+        "members whose activity needs that label keep their status. Add the status to the "
+        "Campaign in Salesforce, turn on Auto-create member statuses, or change the map; members "
+        "move at the campaign's next new activity or the next change of these settings.",
+    ),
+    SupportCode(
         "CMS-900",
         "Unexpected error",
         "Something failed that cmsync does not recognise. The details carry the error type; report "

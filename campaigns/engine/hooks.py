@@ -14,24 +14,35 @@ the engine calls each hook). Per client job:
   track with their statistics and status): the other recipients who are Contacts or Leads become
   CampaignMembers. Problems become
   maintenance messages and the sync goes on; state moves only after what it covers is written,
-  so the next run tries again.
+  so the next run tries again;
+- ``member_statuses`` / ``member_status_version``: campaign member aggregates take each member's
+  Status from the status map (:mod:`campaigns.engine.statuses`); labels a Campaign lacks are
+  created with auto-create on, else reported (CMS-520) and left unused.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-from campaigns.engine import autocreate, links, members, statistics
-from campaigns.models import CampaignLink, CampaignSettings, SyncedCampaign
+from campaigns.engine import autocreate, links, members, statistics, statuses
+from campaigns.models import (
+    RESPONDED_ACTIVITIES,
+    CampaignLink,
+    CampaignSettings,
+    MemberStatusSettings,
+    SyncedCampaign,
+)
 from maintenance.models import Level
 from maintenance.services import record_message
 from sync.clients.errors import ApiError, AuthError, RequestLimitExceeded, TransientError
 from sync.clients.salesforce_schema import CAMPAIGN_OBJECT
-from sync.engine.extensions import CampaignHooks, CampaignStep
+from sync.engine.extensions import CampaignHooks, CampaignStep, MemberStatusPolicy
+from sync.engine.records import fingerprint
 from sync.models import CMClient
 
 JOB = "primary sync"
 REFUSED_CODE = "CMS-510"
+MISSING_STATUS_CODE = "CMS-520"
 
 
 def needs_members(link: CampaignLink) -> bool:
@@ -86,6 +97,71 @@ class CampaignsHooks(CampaignHooks):
 
     def linked_campaigns(self, cm_client: CMClient) -> dict[str, str]:
         return links.working_links(cm_client.connection, cm_client)
+
+    def member_status_version(self, cm_client: CMClient) -> str:
+        options = _status_settings(cm_client)
+        value = {
+            "update": options.update_statuses,
+            "auto": options.auto_create_statuses,
+            "map": options.status_map,
+        }
+        return fingerprint(value)[:12]
+
+    def member_statuses(self, step: CampaignStep, sf_campaign_id: str) -> MemberStatusPolicy:
+        options = step.state.get("member_status_settings")
+        if options is None:
+            options = step.state["member_status_settings"] = _status_settings(step.cm_client)
+        precedence = options.precedence()
+        try:
+            check = statuses.ensure_statuses(
+                step.sf,
+                sf_campaign_id,
+                precedence,
+                options.auto_create_statuses,
+                RESPONDED_ACTIVITIES,
+            )
+        except (AuthError, RequestLimitExceeded):
+            raise
+        except ApiError as exc:
+            code = "CMS-230" if isinstance(exc, TransientError) else REFUSED_CODE
+            record_message(
+                job=JOB,
+                message="cmsync could not read or create the member statuses of a Salesforce "
+                "Campaign; its members' statuses were left as they are.",
+                details=str(exc),
+                level=Level.WARNING,
+                support_code=code,
+                client_name=step.cm_client.name,
+                run=step.run,
+            )
+            return MemberStatusPolicy()
+        _count(step, statuses.STATUS_OBJECT, len(check.created))
+        name = _campaign_name(step, sf_campaign_id)
+        if check.missing:
+            labels = ", ".join(f'"{label}"' for label in check.missing)
+            record_message(
+                job=JOB,
+                message=f"The Salesforce Campaign {name} has no member status {labels} that the "
+                "status map uses, so members were not given it. Add the status to the Campaign "
+                "or turn on Auto-create member statuses.",
+                details=f"Campaign {sf_campaign_id}; missing: {labels}",
+                level=Level.WARNING,
+                support_code=MISSING_STATUS_CODE,
+                client_name=step.cm_client.name,
+                run=step.run,
+            )
+        if check.refused:
+            record_message(
+                job=JOB,
+                message=f"Salesforce refused to create member statuses on the Campaign {name}; "
+                "the next run tries again.",
+                details="\n".join(check.refused[:20]),
+                level=Level.WARNING,
+                support_code=REFUSED_CODE,
+                client_name=step.cm_client.name,
+                run=step.run,
+            )
+        return statuses.MappedStatuses(precedence, check.available, options.update_statuses)
 
     # ------------------------------------------------------------------------------------------
     def _guarded(self, step: CampaignStep, what: str, work, *args) -> None:
@@ -204,6 +280,26 @@ def _count(step: CampaignStep, sobject: str, written: int) -> None:
     """Add to the run's records written per object (shown in the run history)."""
     if written:
         step.writer.written[sobject] += written
+
+
+def _status_settings(cm_client: CMClient) -> MemberStatusSettings:
+    """The connection's status settings; the defaults (unsaved) when nobody set them."""
+    connection = cm_client.connection
+    found = MemberStatusSettings.objects.filter(connection=connection).first()
+    return found or MemberStatusSettings(connection=connection)
+
+
+def _campaign_name(step: CampaignStep, sf_campaign_id: str) -> str:
+    link = (
+        CampaignLink.objects.filter(
+            campaign__connection=step.cm_client.connection, sf_campaign_id=sf_campaign_id
+        )
+        .select_related("campaign")
+        .first()
+    )
+    if link is None:
+        return sf_campaign_id
+    return f"{link.sf_campaign_name or link.campaign.name} ({sf_campaign_id})"
 
 
 def report_refused(cm_client: CMClient | None, run, what: str, refused: list) -> None:

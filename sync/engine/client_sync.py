@@ -109,7 +109,9 @@ class ClientSync:
         if self.options.campaign_member_aggregates:
             self.progress("Campaign member statistics", 97)
             try:
-                update_campaign_members(self.writer, self.cm_client, self.changed_campaigns)
+                update_campaign_members(
+                    self.writer, self.cm_client, self.changed_campaigns, step=self.step
+                )
             except ApiError as exc:
                 raise SalesforceFailure(exc) from exc
         try:

@@ -19,6 +19,12 @@ What the hooks write counts in ``writer.written`` like the engine's own (the run
 
 ``linked_campaigns`` tells campaign member aggregates which Salesforce Campaign each CM campaign is
 linked to; None means "read ``CMS_Campaign__c.Campaign__c`` from Salesforce".
+
+``member_statuses`` tells campaign member aggregates which ``Status`` to give the members of one
+Campaign (a :class:`MemberStatusPolicy`, asked once per Campaign aggregated);
+``member_status_version`` names the status settings, so a change of them aggregates the linked
+campaigns again. The default policy writes no Status: a new member gets its Campaign's default
+status, an existing member keeps its own.
 """
 
 from __future__ import annotations
@@ -52,6 +58,22 @@ class CampaignStep:
         return self.writer.run
 
 
+class MemberStatusPolicy:
+    """Which ``Status`` campaign member aggregates write on the members of one Campaign.
+
+    ``activities`` are the email types (``EmailType`` values) a member's stored tracking records
+    show. The default writes none.
+    """
+
+    def target(self, activities: frozenset[str]) -> str | None:
+        """The status the activities call for (part of the member's fingerprint)."""
+        return None
+
+    def status(self, activities: frozenset[str], current: str | None) -> str | None:
+        """The Status to write; ``current`` is None for a new member. None writes no Status."""
+        return None
+
+
 class CampaignHooks:
     """The no-op defaults; a feature app overrides what it needs."""
 
@@ -72,6 +94,12 @@ class CampaignHooks:
 
     def linked_campaigns(self, cm_client: CMClient) -> dict[str, str] | None:
         return None
+
+    def member_statuses(self, step: CampaignStep, sf_campaign_id: str) -> MemberStatusPolicy:
+        return MemberStatusPolicy()
+
+    def member_status_version(self, cm_client: CMClient) -> str:
+        return ""
 
 
 _registered: CampaignHooks = CampaignHooks()
