@@ -2,12 +2,14 @@
 
 from django.urls import path
 
-from campaigns.views import backfill, campaigns, links, settings
+from campaigns.views import backfill, campaigns, links, settings, statuses
 
 urlpatterns = [
     # Settings and backfill
     path("", settings.campaign_settings, name="campaigns-settings"),
     path("backfill/", backfill.start_backfill, name="campaigns-backfill"),
+    # Campaign member statuses
+    path("statuses/", statuses.member_statuses, name="campaigns-statuses"),
     # Campaigns list and pages
     path("list/", campaigns.campaign_list, name="campaigns-list"),
     path("c/<str:cm_campaign_id>/", campaigns.campaign_page_view, name="campaigns-detail"),

@@ -306,6 +306,35 @@ def save_campaign_settings(world: World) -> list[Expected]:
     return [("Salesforce Campaigns", "Auto-create Salesforce Campaigns", "off", "on")]
 
 
+def save_member_statuses(world: World) -> list[Expected]:
+    assert world.connection
+    world.change_starts_here()
+    world.post(
+        "campaigns-statuses",
+        {
+            "auto_create_statuses": "on",
+            "use_clicked": "on",
+            "label_clicked": "Clicked",
+            "rank_clicked": "1",
+            "use_opened": "on",
+            "label_opened": "Opened",
+            "rank_opened": "2",
+            "use_sent": "on",
+            "label_sent": "Sent",
+            "rank_sent": "3",
+        },
+    )
+    return [
+        ("Salesforce Campaigns", "Auto-create member statuses", "off", "on"),
+        (
+            "Salesforce Campaigns",
+            "Member status map",
+            "Clicked → Responded > Opened → Responded > Sent → Sent",
+            "Clicked → Clicked > Opened → Opened > Sent → Sent",
+        ),
+    ]
+
+
 def link_a_campaign_by_hand(world: World) -> list[Expected]:
     campaign = _synced_campaign(world)
     sf_campaign = world.sf.salesforce().Campaign.create({"Name": "Spring newsletter"})["id"]
@@ -405,6 +434,7 @@ PATHS: list[Path] = [
     resume_a_standing_mapping,
     delete_a_standing_mapping,
     save_campaign_settings,
+    save_member_statuses,
     link_a_campaign_by_hand,
     unlink_a_campaign,
     start_the_campaign_backfill,
@@ -456,6 +486,7 @@ def test_the_walk_covers_every_change_view():
         "sync-import-map",
         "sync-standing-mapping",
         "campaigns-settings",
+        "campaigns-statuses",
         "campaigns-link",
         "campaigns-unlink",
         "campaigns-backfill",
