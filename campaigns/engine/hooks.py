@@ -100,6 +100,9 @@ class CampaignsHooks(CampaignHooks):
 
     def member_status_version(self, cm_client: CMClient) -> str:
         options = _status_settings(cm_client)
+        if not options.update_statuses:
+            # Only new members get a status then, and they come with new activity anyway.
+            return ""
         value = {
             "update": options.update_statuses,
             "auto": options.auto_create_statuses,

@@ -44,10 +44,15 @@ class MappedStatuses(MemberStatusPolicy):
             self.ranks[label.lower()] = max(self.ranks.get(label.lower(), 0), position)
 
     def target(self, activities: frozenset[str]) -> str | None:
+        # Only a status that may move belongs in the fingerprint: with updates off a changed
+        # target alone writes nothing (and the fingerprints stay those of the statistics).
+        return self._target(activities) if self.update_existing else None
+
+    def _target(self, activities: frozenset[str]) -> str | None:
         return next((label for activity, label in self.order if activity in activities), None)
 
     def status(self, activities: frozenset[str], current: str | None) -> str | None:
-        target = self.target(activities)
+        target = self._target(activities)
         if target is None:
             return None
         if current is None:

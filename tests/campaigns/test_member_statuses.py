@@ -204,3 +204,16 @@ def test_support_reads_the_screen_but_may_not_save(connection, support_client):
     assert b"Map statuses" in page.content and b"read these settings but not change" in page.content
     refused = support_client.post(reverse("campaigns-statuses"), {"update_statuses": "on"})
     assert refused.status_code == 403
+
+
+def test_changing_the_settings_applies_them_without_new_activity(
+    connection, linked, sf_sandbox, admin_user
+):
+    _run(connection)  # the default map: the clicker is "Responded"
+    assert _member(sf_sandbox, linked["sf_campaign"], linked["clicker"])["Status"] == "Responded"
+    update_statuses(
+        connection, admin_user, update_statuses=True, auto_create_statuses=True, status_map=FULL_MAP
+    )
+    _run(connection)  # nothing new in CM: the settings' version alone aggregates again
+    assert _member(sf_sandbox, linked["sf_campaign"], linked["clicker"])["Status"] == "Clicked"
+    assert _run(connection).sf_write_calls == 0
