@@ -115,3 +115,26 @@ def campaign_benchmark(campaign: SyncedCampaign) -> CampaignBenchmark:
     return CampaignBenchmark(
         industry, data.year, data.source, data.source_url, compare(rates, industry)
     )
+
+
+def open_rate_benchmarks(connection: Connection, campaigns: list[SyncedCampaign]) -> None:
+    """Give each campaign of a list page ``open_benchmark``: its open rate against its
+    industry's (one settings read and one industry query for the page)."""
+    options = CampaignSettings.for_connection(connection)
+    own = dict(
+        ClientIndustry.objects.filter(
+            cm_client_id__in={c.cm_client_id for c in campaigns if c.cm_client_id}
+        ).values_list("cm_client_id", "industry")
+    )
+    for campaign in campaigns:
+        industry = table().industry_or_default(
+            own.get(campaign.cm_client_id) or options.benchmark_industry
+        )
+        rates = _campaign_rates(
+            recipients=campaign.recipients,
+            bounces=campaign.bounces,
+            unique_opens=campaign.unique_opens,
+            clicks=campaign.clicks,
+            unsubscribes=campaign.unsubscribes,
+        )
+        campaign.open_benchmark = compare(rates, industry)[0]

@@ -7,6 +7,7 @@ from __future__ import annotations
 import datetime as dt
 
 import pytest
+from django.template.defaultfilters import floatformat
 from django.utils import timezone
 
 from campaigns.engine.benchmarks import campaign_rates, table
@@ -204,7 +205,12 @@ def test_benchmarks_are_written_to_salesforce_and_shown_on_the_campaign_page(
     page = admin_client.get(f"/campaigns/c/{campaign.cm_campaign_id}/").content.decode()
     assert "Healthcare Services" in page
     side = "above" if open_difference > 0 else "below"
-    assert f"{abs(open_difference):.2f} points {side}" in page
+    assert f"{floatformat(abs(open_difference), 2)} points {side}" in page
+
+    listing = admin_client.get("/campaigns/list/", {"q": campaign.name}).content.decode()
+    assert "Open rate vs industry" in listing
+    shown = floatformat(abs(open_difference), 1)
+    assert f"{'+' if open_difference > 0 else '−'}{shown} pts" in listing
 
     # Another industry reaches Salesforce with the next run.
     update_industries(connection, admin_user, account="Retail", clients={own.pk: ""})
