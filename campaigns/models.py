@@ -26,6 +26,14 @@ class CampaignSettings(models.Model):
     auto_create_since = models.DateTimeField(null=True, blank=True)
     update_statistics = models.BooleanField(default=False)
     updated_at = models.DateTimeField(auto_now=True)
+    # Campaign filter (campaigns.engine.filters): sync only campaigns sent on or after the start
+    # date and/or carrying any of the tags. Campaigns already synced stay in the sync.
+    filter_active = models.BooleanField(default=False)
+    filter_start_date = models.DateField(null=True, blank=True)
+    filter_tags = models.JSONField(default=list, blank=True)
+    # Industry benchmarks (campaigns.engine.benchmarks): the account's industry; a client may
+    # have its own (ClientIndustry).
+    benchmark_industry = models.CharField(max_length=100, default="All industries")
 
     def __str__(self) -> str:
         return f"campaign settings of {self.connection_id}"
@@ -262,3 +270,36 @@ class MemberStatusSettings(models.Model):
     def precedence(self) -> list[tuple[str, str]]:
         """(activity, label) pairs, most advanced first."""
         return [(str(row["activity"]), str(row["label"])) for row in self.status_map]
+
+
+class FilteredCampaign(models.Model):
+    """A sent CM campaign the campaign filter kept out of the sync (never written to
+    Salesforce), as the last run saw it: the screen counts those the filter still keeps out."""
+
+    connection = models.ForeignKey(Connection, on_delete=models.CASCADE, related_name="+")
+    cm_client = models.ForeignKey(CMClient, on_delete=models.CASCADE, related_name="+")
+    cm_campaign_id = models.CharField(max_length=64)
+    name = models.CharField(max_length=255, blank=True)
+    sent_on = models.DateField(null=True, blank=True)
+    tags = models.JSONField(default=list, blank=True)
+    seen_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["connection", "cm_campaign_id"], name="filtered_campaign_unique"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return self.name or self.cm_campaign_id
+
+
+class ClientIndustry(models.Model):
+    """The industry a CM client's campaigns are compared with (else the account's)."""
+
+    cm_client = models.OneToOneField(CMClient, on_delete=models.CASCADE, related_name="+")
+    industry = models.CharField(max_length=100)
+
+    def __str__(self) -> str:
+        return f"{self.cm_client_id}: {self.industry}"

@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from campaigns.views import backfill, campaigns, links, settings, statuses
+from campaigns.views import backfill, benchmarks, campaigns, filters, links, settings, statuses
 
 urlpatterns = [
     # Settings and backfill
@@ -10,6 +10,10 @@ urlpatterns = [
     path("backfill/", backfill.start_backfill, name="campaigns-backfill"),
     # Campaign member statuses
     path("statuses/", statuses.member_statuses, name="campaigns-statuses"),
+    # Campaign filter
+    path("filter/", filters.save_filter, name="campaigns-filter"),
+    # Industry benchmarks
+    path("benchmarks/", benchmarks.save_benchmarks, name="campaigns-benchmarks"),
     # Campaigns list and pages
     path("list/", campaigns.campaign_list, name="campaigns-list"),
     path("c/<str:cm_campaign_id>/", campaigns.campaign_page_view, name="campaigns-detail"),

@@ -3,10 +3,13 @@
 Registered by :class:`campaigns.apps.CampaignsConfig` (see :mod:`sync.engine.extensions` for when
 the engine calls each hook). Per client job:
 
+- ``include_campaign``: the campaign filter (:mod:`campaigns.engine.filters`) decides; campaigns
+  already synced always stay;
 - ``before_campaigns``: the links of the campaigns about to be written are checked against
   Salesforce (a deleted Campaign is reported once, CMS-500, and written as no link);
 - ``decorate_campaign_record``: the local copy of the campaign is refreshed and its link goes into
-  ``Campaign__c``, so every write of the record, a full sync's included, carries it;
+  ``Campaign__c``, so every write of the record, a full sync's included, carries it; the
+  industry benchmark fields (:mod:`campaigns.engine.benchmarks`) go with it;
 - ``after_campaigns``: with auto-create on, campaigns without a link get a Campaign, linked at once
   (their records are written again with the link); with statistics on, the linked Campaigns get
   CM's figures;
@@ -24,7 +27,15 @@ from __future__ import annotations
 
 from typing import Any
 
-from campaigns.engine import autocreate, links, members, statistics, statuses
+from campaigns.engine import (
+    autocreate,
+    benchmarks,
+    filters,
+    links,
+    members,
+    statistics,
+    statuses,
+)
 from campaigns.models import (
     RESPONDED_ACTIVITIES,
     CampaignLink,
@@ -66,6 +77,14 @@ def refresh_members(cm, sf, matcher, link: CampaignLink, start, on_page=None):
 
 
 class CampaignsHooks(CampaignHooks):
+    def include_campaign(self, step: CampaignStep, campaign: dict[str, Any]) -> bool:
+        if "filter" not in step.state:
+            options = CampaignSettings.for_connection(step.cm_client.connection)
+            step.state["filter"] = filters.CampaignFilter.of(options)
+            step.state["synced_ids"] = filters.synced_ids(step.cm_client.connection)
+        rule: filters.CampaignFilter = step.state["filter"]
+        return filters.include_campaign(step.cm_client, campaign, rule, step.state["synced_ids"])
+
     def before_campaigns(self, step: CampaignStep, campaigns: list[dict[str, Any]]) -> None:
         connection = step.cm_client.connection
         links.adopt_existing(step.sf, step.cm_client)
@@ -82,7 +101,7 @@ class CampaignsHooks(CampaignHooks):
         cm_campaign_id = record["CM_Key__c"]
         step.state.setdefault("records", {})[cm_campaign_id] = record
         linked_to = step.state.get("links", {}).get(cm_campaign_id)
-        return {**record, links.LINK_FIELD: linked_to}
+        return {**record, **self._benchmark(step, record), links.LINK_FIELD: linked_to}
 
     def after_campaigns(self, step: CampaignStep, campaign_ids: list[str]) -> None:
         connection = step.cm_client.connection
@@ -195,6 +214,23 @@ class CampaignsHooks(CampaignHooks):
             .exclude(sf_campaign_id="")
             .select_related("campaign")
         )
+
+    def _benchmark(self, step: CampaignStep, record: dict[str, Any]) -> dict[str, Any]:
+        """The benchmark fields of the record, those Salesforce has (``ensure_schema`` adds
+        them when Salesforce is connected; an org connected before gets them on reconnect)."""
+        if "benchmark" not in step.state:
+            options = CampaignSettings.for_connection(step.cm_client.connection)
+            try:
+                described = step.sf.describe(CAMPAIGN_OBJECT)
+            except (AuthError, RequestLimitExceeded):
+                raise
+            except ApiError:
+                described = {}  # written without benchmarks this run; the next run tries again
+            names = {str(f["name"]) for f in described.get("fields") or []}
+            step.state["benchmark"] = (benchmarks.industry_for(step.cm_client, options), names)
+        industry, names = step.state["benchmark"]
+        fields = benchmarks.record_fields(record, industry)
+        return {name: value for name, value in fields.items() if name in names}
 
     def _writable(self, step: CampaignStep) -> set[str]:
         if "writable" not in step.state:

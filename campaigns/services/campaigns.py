@@ -6,6 +6,7 @@ from django.core.paginator import Page, Paginator
 from django.db.models import Q
 
 from campaigns.models import CampaignLink, SyncedCampaign
+from campaigns.services.benchmarks import open_rate_benchmarks
 from sync.models import Connection
 
 PAGE_SIZE = 25
@@ -23,7 +24,10 @@ def campaign_page(connection: Connection, query: str = "", page: str | int | Non
             | Q(subject__icontains=text)
             | Q(cm_client__name__icontains=text)
         )
-    return Paginator(campaigns, PAGE_SIZE).get_page(page)
+    result = Paginator(campaigns, PAGE_SIZE).get_page(page)
+    result.object_list = list(result.object_list)
+    open_rate_benchmarks(connection, result.object_list)
+    return result
 
 
 def campaign_detail(connection: Connection, cm_campaign_id: str) -> SyncedCampaign | None:

@@ -8,6 +8,7 @@ from django.views.decorators.http import require_GET
 
 from campaigns.forms.campaigns import CampaignListSearchForm
 from campaigns.forms.links import CampaignSearchForm, LinkForm
+from campaigns.services.benchmarks import campaign_benchmark
 from campaigns.services.campaigns import campaign_detail, campaign_page, link_of
 from campaigns.services.links import LinkError, search_salesforce_campaigns
 from cmsync.roles import Access, can_change, role_required
@@ -58,6 +59,7 @@ def render_campaign(
         "page_title": campaign.name,
         "campaign": campaign,
         "link": link_of(campaign),
+        "benchmark": campaign_benchmark(campaign),
         "can_change": can_change(request.user),
         "search_form": search_form,
         "results": results,

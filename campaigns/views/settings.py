@@ -15,6 +15,8 @@ from django.views.decorators.http import require_http_methods
 from campaigns.forms.settings import CampaignSettingsForm
 from campaigns.services.backfill import backfill_count, latest_job
 from campaigns.services.settings import OPTIONS, current_settings, update_settings
+from campaigns.views.benchmarks import benchmark_context
+from campaigns.views.filters import filter_context
 from cmsync.roles import Access, can_change, role_required
 from sync.services.status import get_connection
 
@@ -45,6 +47,8 @@ def campaign_settings(request: HttpRequest) -> HttpResponse:
             backfill_count=backfill_count(connection),
             job=latest_job(connection),
         )
+        context.update(filter_context(request, connection, editable))
+        context.update(benchmark_context(connection, editable))
     return render(request, "campaigns/settings.html", context)
 
 

@@ -187,6 +187,23 @@ SUBSCRIBER = ObjectSpec(
         _lookup("Lead__c", "Lead", "Lead", "CMS_Subscribers"),
     ),
 )
+# Industry benchmarks on cmsync's campaign record (filled by the Salesforce Campaigns feature
+# through the ``decorate_campaign_record`` hook): the industry compared with (and the figures'
+# year), and per rate the industry average and the campaign's difference from it, in points.
+CAMPAIGN_BENCHMARK_INDUSTRY = "Benchmark_Industry__c"
+CAMPAIGN_BENCHMARK_FIELDS: dict[str, tuple[str, str]] = {
+    # rate → (industry average field, difference field)
+    "open_rate": ("Benchmark_Open_Rate__c", "Open_Rate_Difference__c"),
+    "click_rate": ("Benchmark_Click_Rate__c", "Click_Rate_Difference__c"),
+    "click_to_open_rate": ("Benchmark_Click_To_Open_Rate__c", "Click_To_Open_Rate_Difference__c"),
+    "unsubscribe_rate": ("Benchmark_Unsubscribe_Rate__c", "Unsubscribe_Rate_Difference__c"),
+}
+
+
+def _percent(name: str, label: str) -> FieldSpec:
+    return FieldSpec(name, "Number", label, precision=5, scale=2)
+
+
 CAMPAIGN = ObjectSpec(
     CAMPAIGN_OBJECT,
     "CM Campaign",
@@ -208,6 +225,15 @@ CAMPAIGN = ObjectSpec(
         _count("Spam_Complaints__c", "Spam Complaints"),
         FieldSpec("Web_Version_URL__c", "Url", "Web Version URL"),
         _lookup("Campaign__c", "Campaign", "Campaign", "CMS_Campaigns"),
+        _text(CAMPAIGN_BENCHMARK_INDUSTRY, "Benchmark Industry", 120),
+        *(
+            spec
+            for rate, (average, difference) in CAMPAIGN_BENCHMARK_FIELDS.items()
+            for spec in (
+                _percent(average, f"Benchmark {rate.replace('_', ' ').title()} %"),
+                _percent(difference, f"{rate.replace('_', ' ').title()} Difference (points)"),
+            )
+        ),
     ),
 )
 TRACKING = ObjectSpec(

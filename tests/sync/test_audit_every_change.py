@@ -382,6 +382,37 @@ def start_the_campaign_backfill(world: World) -> list[Expected]:
     ]
 
 
+def save_the_campaign_filter(world: World) -> list[Expected]:
+    assert world.connection
+    world.change_starts_here()
+    world.post(
+        "campaigns-filter", {"filter_active": "on", "start_date": "2026-01-01", "tags": "Sale"}
+    )
+    return [
+        ("Salesforce Campaigns", "Campaign filter", "off", "on"),
+        ("Salesforce Campaigns", "Campaign filter: start date", "(none)", "2026-01-01"),
+        ("Salesforce Campaigns", "Campaign filter: tags", "(none)", "Sale"),
+    ]
+
+
+def choose_benchmark_industries(world: World) -> list[Expected]:
+    cm_client = world.connection.clients.filter(selected=True).first()
+    world.change_starts_here()
+    world.post(
+        "campaigns-benchmarks",
+        {"account_industry": "Retail", f"client_{cm_client.pk}": "Nonprofit"},
+    )
+    return [
+        ("Salesforce Campaigns", "Benchmark industry", "All industries", "Retail"),
+        (
+            "Salesforce Campaigns",
+            f"Benchmark industry of {cm_client.name}",
+            "(the account's industry)",
+            "Nonprofit",
+        ),
+    ]
+
+
 # Commands -----------------------------------------------------------------------------------
 def connect_command(world: World) -> list[Expected]:
     """One command, two changes (each side's connection): one entry for each."""
@@ -438,6 +469,8 @@ PATHS: list[Path] = [
     link_a_campaign_by_hand,
     unlink_a_campaign,
     start_the_campaign_backfill,
+    save_the_campaign_filter,
+    choose_benchmark_industries,
     connect_command,
 ]
 
@@ -490,6 +523,8 @@ def test_the_walk_covers_every_change_view():
         "campaigns-link",
         "campaigns-unlink",
         "campaigns-backfill",
+        "campaigns-filter",
+        "campaigns-benchmarks",
     }
     # Changes no setting: starts a sync run or an import.
     not_settings = {"sync-settings-sync-now", "sync-settings-full-sync", "sync-import-run-again"}

@@ -8,7 +8,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('campaigns', '0001_initial'),
+        ('campaigns', '0002_filter_and_benchmarks'),
         ('sync', '0007_reownjob_status_cancelled'),
     ]
 
