@@ -253,8 +253,12 @@ class CampaignsHooks(CampaignHooks):
         records = step.state.get("records", {})
         for link in created.links:
             record = records.get(link.campaign.cm_campaign_id)
-            if record is not None:  # written again, now with its link
-                step.writer.add(CAMPAIGN_OBJECT, {**record, links.LINK_FIELD: link.sf_campaign_id})
+            if record is not None:  # written again, now with its link: the same record as
+                # decorate_campaign_record gives, or the next run would see a change and rewrite it
+                decorated = {**record, **self._benchmark(step, record)}
+                step.writer.add(
+                    CAMPAIGN_OBJECT, {**decorated, links.LINK_FIELD: link.sf_campaign_id}
+                )
         step.writer.flush(CAMPAIGN_OBJECT)
         report_refused(step.cm_client, step.run, "create Salesforce Campaigns", created.refused)
 
