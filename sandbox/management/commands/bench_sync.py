@@ -3,6 +3,10 @@
 The benchmark re-runs itself in a child process with its own throw-away SQLite database, so it
 never touches the console's data; the sandboxes run in another child process (``run_sandbox``),
 so the peak RSS reported is the sync's own. Steps: full sync, then a sync with no changes in CM.
+
+``--campaigns`` turns on auto-create Salesforce Campaigns and campaign member aggregates (through
+the services the screens use) before the full sync, and reports the Campaign, CampaignMember and
+CampaignMemberStatus writes of the full sync and of the no-change run.
 """
 
 from __future__ import annotations
@@ -18,9 +22,15 @@ from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 from django.utils import timezone
 
+from campaigns.services.settings import update_settings
+from maintenance.services import command_actor
 from sandbox import processes
 from sync.models import Connection, RunKind, SyncCursor, SyncRun
 from sync.services.runs import run_inline
+from sync.services.storage import save_campaign_member_aggregates
+
+# The Salesforce Campaigns objects whose writes --campaigns reports (SyncRun.records_written).
+CAMPAIGN_OBJECTS = ("Campaign", "CampaignMember", "CampaignMemberStatus")
 
 
 class Command(BaseCommand):
@@ -37,6 +47,11 @@ class Command(BaseCommand):
             default=250,
             help="first wait before polling a Bulk job (the sandbox finishes jobs at once)",
         )
+        parser.add_argument(
+            "--campaigns",
+            action="store_true",
+            help="turn on auto-create Salesforce Campaigns and campaign member aggregates first",
+        )
 
     def handle(self, *args: Any, **options: Any) -> None:
         if options["subscribers"] < 1 or options["events"] < 0:
@@ -48,6 +63,8 @@ class Command(BaseCommand):
                 "--bulk-threshold", str(options["bulk_threshold"]),
                 "--bulk-poll-ms", str(options["bulk_poll_ms"]),
             ]  # fmt: skip
+            if options["campaigns"]:
+                arguments.append("--campaigns")
             if processes.rerun_isolated("bench_sync", arguments):
                 raise CommandError("the benchmark failed (see above)")
             return
@@ -66,18 +83,38 @@ class Command(BaseCommand):
             settings.CMSYNC_BULK_THRESHOLD = options["bulk_threshold"]
             settings.CMSYNC_BULK_POLL_MS = options["bulk_poll_ms"]
             connection = processes.connect(cm_port, sf_port, "bench_sync")
+            if options["campaigns"]:
+                _turn_on_campaigns(connection)
             full, full_seconds = _timed(lambda: run_inline(connection, kind=RunKind.FULL))
             again, again_seconds = _timed(lambda: run_inline(connection))
             _make_rereads_due(connection)
             reread, reread_seconds = _timed(lambda: run_inline(connection))
             figures = _figures(options, full, full_seconds, again, again_seconds)
             figures["daily_reread_sync"] = _run_figures(reread, reread_seconds)
+            if options["campaigns"]:
+                figures["campaign_writes"] = {
+                    "full_sync": _campaign_writes(full),
+                    "no_change_sync": _campaign_writes(again),
+                    "daily_reread_sync": _campaign_writes(reread),
+                }
             self.stdout.write(json.dumps(figures))
         finally:
             if connection is not None:
                 connection.delete()
             sandbox.terminate()
             sandbox.wait(timeout=20)
+
+
+def _turn_on_campaigns(connection: Connection) -> None:
+    """Auto-create Salesforce Campaigns and campaign member aggregates on, as an Admin would."""
+    actor = command_actor("bench_sync")
+    update_settings(connection, actor, auto_create=True)
+    save_campaign_member_aggregates(connection, enabled=True, user=actor)
+
+
+def _campaign_writes(run: SyncRun) -> dict[str, int]:
+    """The run's rows written per Salesforce Campaigns object (0 when it wrote none)."""
+    return {name: run.records_written.get(name, 0) for name in CAMPAIGN_OBJECTS}
 
 
 def _make_rereads_due(connection: Connection) -> None:
@@ -96,6 +133,7 @@ def _run_figures(run: SyncRun, seconds: float) -> dict[str, Any]:
         "cm_calls": run.cm_calls,
         "sf_calls": run.sf_calls,
         "sf_write_calls": run.sf_write_calls,
+        "by_object": run.records_written,
     }
 
 
@@ -119,6 +157,7 @@ def _figures(
         "events": options["events"],
         "bulk_threshold": options["bulk_threshold"],
         "bulk_poll_ms": options["bulk_poll_ms"],
+        "campaigns": options["campaigns"],
         "full_sync": {
             "status": full.status,
             "records": rows,
