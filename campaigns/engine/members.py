@@ -28,6 +28,7 @@ from campaigns.models import CampaignLink, UnmatchedRecipient
 from sync.clients.campaign_monitor import CampaignMonitorClient
 from sync.clients.salesforce import SalesforceClient
 from sync.engine.matcher import ContactMatcher, soql_list, soql_string
+from sync.engine.people import parse_stamp
 from sync.engine.records import normalise_email
 
 MEMBER = "CampaignMember"
@@ -238,17 +239,3 @@ def _members_among(sf: SalesforceClient, sf_campaign_id: str, people: dict[str, 
             if person:
                 found.add(str(person)[:15])
     return {p for p in people if p[:15] in found}
-
-
-def parse_stamp(value: object) -> dt.datetime | None:
-    """A Salesforce datetime ("2024-05-01T10:00:00.000+0000") as an aware datetime."""
-    if not value:
-        return None
-    text = str(value).replace("Z", "+00:00")
-    if len(text) > 5 and text[-5] in "+-" and text[-3] != ":":
-        text = f"{text[:-2]}:{text[-2:]}"
-    try:
-        moment = dt.datetime.fromisoformat(text)
-    except ValueError:
-        return None
-    return moment if moment.tzinfo else moment.replace(tzinfo=dt.UTC)

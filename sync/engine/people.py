@@ -145,7 +145,7 @@ class PeopleRelinker:
             )
             for row in self.sf.query_iter(soql):
                 raw = str(row.get("SystemModstamp") or "")
-                stamp = _parse_stamp(raw)
+                stamp = parse_stamp(raw)
                 if stamp and (self.report.cursor is None or stamp > self.report.cursor):
                     self.report.cursor = stamp
                 self.report.people_read += 1
@@ -171,7 +171,7 @@ class PeopleRelinker:
         self.report.seen = {
             sf_id: raw
             for sf_id, raw in self.report.seen.items()
-            if (_parse_stamp(raw) or edge) > edge
+            if (parse_stamp(raw) or edge) > edge
         }
         if final and len(self.report.seen) > SEEN_CAP:
             self.report.seen = {}  # too many to remember: the next pass re-checks them
@@ -262,7 +262,7 @@ def _chunks(items: Iterable[Any], size: int) -> Iterator[list[Any]]:
         yield chunk
 
 
-def _parse_stamp(value: Any) -> dt.datetime | None:
+def parse_stamp(value: object) -> dt.datetime | None:
     """A Salesforce datetime ("2024-05-01T10:00:00.000+0000") as an aware datetime."""
     if not value:
         return None
