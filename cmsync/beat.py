@@ -38,6 +38,13 @@ STATIC_SCHEDULE: dict[str, dict[str, Any]] = {
         "schedule": timedelta(minutes=5),
         "options": {"expires": 4 * 60},
     },
+    # A Salesforce Campaigns backfill whose worker died is failed with a message (its lease is
+    # 10 minutes), so the screen stops showing it as running.
+    "sweep-stale-campaign-backfills": {
+        "task": "campaigns.tasks.sweep_stale_backfills",
+        "schedule": timedelta(minutes=5),
+        "options": {"expires": 4 * 60},
+    },
     # Tracking-history retention: days-to-keep is counted in days, so once a day is enough; a
     # run missed while workers were down is dropped after 12 hours (the next day's run catches
     # up). Lowering the setting on the Storage screen also queues a run at once.

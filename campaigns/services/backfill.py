@@ -126,6 +126,25 @@ def execute_backfill(job_id: int) -> BackfillJob:
     return job
 
 
+def sweep_stale_backfills(now: dt.datetime | None = None) -> int:
+    """Fail the backfills whose worker stopped beating for ``LEASE`` (beat, every few minutes),
+    each with one message saying that starting it again goes on where it stopped."""
+    cutoff = (now or timezone.now()) - LEASE
+    stale = list(BackfillJob.objects.filter(status__in=ACTIVE_STATUSES, heartbeat_at__lt=cutoff))
+    for job in stale:
+        job.status, job.finished_at = RunStatus.FAILED, timezone.now()
+        job.error, job.support_code = "The worker stopped without finishing.", "CMS-300"
+        job.save(update_fields=["status", "finished_at", "error", "support_code"])
+        record_message(
+            job="campaign backfill",
+            message="The backfill of Salesforce Campaigns stopped: its worker stopped without "
+            "finishing. Start it again: it goes on with the campaigns still without a link.",
+            level=Level.ERROR,
+            support_code="CMS-300",
+        )
+    return len(stale)
+
+
 def _beat(job: BackfillJob) -> None:
     _save(job)
 

@@ -104,3 +104,27 @@ def test_backfill_shows_the_count_first_and_starts_a_job(admin_client, campaign,
     job = BackfillJob.objects.get()
     assert queued == [(job.pk,)]
     assert "Queued" in admin_client.get("/campaigns/").content.decode()
+
+
+def test_a_backfill_whose_worker_died_is_failed_by_the_sweeper(admin_client, campaign, monkeypatch):
+    import datetime as dt
+
+    from django.utils import timezone
+
+    from campaigns.tasks import sweep_stale_backfills_task
+    from maintenance.models import MaintenanceMessage
+
+    monkeypatch.setattr("campaigns.services.backfill.enqueue_on_commit", lambda *args: None)
+    admin_client.post("/campaigns/backfill/")
+    job = BackfillJob.objects.get()
+    assert sweep_stale_backfills_task() == 0  # still inside its lease
+
+    BackfillJob.objects.filter(pk=job.pk).update(
+        heartbeat_at=timezone.now() - dt.timedelta(minutes=11)
+    )
+    assert sweep_stale_backfills_task() == 1
+    job.refresh_from_db()
+    assert job.status == RunStatus.FAILED and job.support_code == "CMS-300"
+    [message] = MaintenanceMessage.objects.filter(job="campaign backfill")
+    assert "Start it again" in message.message
+    assert sweep_stale_backfills_task() == 0  # reported once
