@@ -12,7 +12,7 @@ from django.conf import settings
 from django.db import models
 from django.utils import timezone
 
-from sync.models import ACTIVE_STATUSES, CMClient, Connection, EmailType, RunStatus
+from sync.models import BatchJobProgress, CMClient, Connection, EmailType, RunStatus
 
 
 class CampaignSettings(models.Model):
@@ -181,7 +181,7 @@ class UnmatchedRecipient(models.Model):
         return self.email
 
 
-class BackfillJob(models.Model):
+class BackfillJob(BatchJobProgress, models.Model):
     """Auto-create and link Salesforce Campaigns for the campaigns synced before the option was
     on. ``done`` / ``failed`` of ``total`` are saved after every campaign; running it again only
     touches campaigns still without a link."""
@@ -207,18 +207,6 @@ class BackfillJob(models.Model):
 
     def __str__(self) -> str:
         return f"campaign backfill {self.pk}"
-
-    @property
-    def is_active(self) -> bool:
-        return self.status in ACTIVE_STATUSES
-
-    @property
-    def percent(self) -> int:
-        if self.status in (RunStatus.SUCCEEDED, RunStatus.PARTLY_FAILED):
-            return 100
-        if not self.total:
-            return 0
-        return min(99, (self.done + self.failed) * 100 // self.total)
 
 
 # Campaign member statuses ---------------------------------------------------------------------

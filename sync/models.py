@@ -591,7 +591,29 @@ class ImportJob(models.Model):
         return min(99, self.rows_read * 100 // self.total_rows)
 
 
-class ReownJob(models.Model):
+class BatchJobProgress:
+    """``is_active`` and ``percent`` of a job row that counts ``done`` and ``failed`` of
+    ``total`` (re-owning records, backfilling Salesforce Campaigns)."""
+
+    status: str
+    total: int
+    done: int
+    failed: int
+
+    @property
+    def is_active(self) -> bool:
+        return self.status in ACTIVE_STATUSES
+
+    @property
+    def percent(self) -> int:
+        if self.status in (RunStatus.SUCCEEDED, RunStatus.PARTLY_FAILED):
+            return 100
+        if not self.total:
+            return 0
+        return min(99, (self.done + self.failed) * 100 // self.total)
+
+
+class ReownJob(BatchJobProgress, models.Model):
     """Giving every cmsync record of one CM client in Salesforce a new owner (Bulk API 2.0).
 
     Started when a client's Security Owner changes. ``done`` / ``total`` are saved after every
@@ -627,18 +649,6 @@ class ReownJob(models.Model):
 
     def __str__(self) -> str:
         return f"re-own {self.cm_client_id} → {self.owner_name or self.owner_id}"
-
-    @property
-    def is_active(self) -> bool:
-        return self.status in ACTIVE_STATUSES
-
-    @property
-    def percent(self) -> int:
-        if self.status in (RunStatus.SUCCEEDED, RunStatus.PARTLY_FAILED):
-            return 100
-        if not self.total:
-            return 0
-        return min(99, (self.done + self.failed) * 100 // self.total)
 
     @property
     def summary(self) -> str:
